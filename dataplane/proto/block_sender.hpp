@@ -1,0 +1,69 @@
+// The sending half of the dataplane, sans-I/O: takes one DataJob at a time (a file and the
+// blocks of one pass), reads each block from the FileSource, frames it as FILESEG, seals it
+// with this worker's cipher context and counter range, and hands packets out at the paced rate.
+// One instance per worker; not thread-safe; per-packet work allocates nothing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "dataplane/proto/jobs.hpp"
+#include "crypto/aead.hpp"
+#include "dataplane/proto/block_bitmap.hpp"
+#include "dataplane/proto/file_source.hpp"
+#include "dataplane/proto/pacer.hpp"
+
+namespace volley::proto {
+
+struct BlockSenderConfig {
+  wire::Version version = wire::Version::v5;
+  std::uint32_t server_id = 0;
+  std::uint32_t group_id = 0;
+  std::uint8_t group_inst = 0;
+  std::uint64_t rate_bytes_per_s = 0;  // counts IP+UDP+UFTP bytes, as UFTP does; 0 = unpaced
+  std::uint64_t burst_bytes = 64 * 1024;
+  crypto::Aead* aead = nullptr;
+  std::uint64_t iv_base = 1ULL << 48;  // this worker's disjoint IV-counter range starts here
+};
+
+class BlockSender {
+ public:
+  static constexpr std::size_t kIpUdpOverhead = 28;
+
+  BlockSender(BlockSenderConfig cfg, FileSource& src);
+
+  // Start a job; precondition: !busy().
+  void start(const DataJob& job, TimeNs now) noexcept;
+  [[nodiscard]] bool busy() const noexcept { return busy_; }
+  // When the next packet may go (kNever when idle).
+  [[nodiscard]] TimeNs next_deadline() const noexcept;
+  // True when a packet may be produced at `now`.
+  [[nodiscard]] bool ready(TimeNs now) const noexcept { return busy_ && next_deadline() <= now; }
+  // Build the next FILESEG into `out` stamped with `seq`; returns its length, or 0 when not
+  // ready. A finished job leaves a completion for poll_completion().
+  [[nodiscard]] std::size_t poll_transmit(wire::MutBytes out, TimeNs now, std::uint16_t seq) noexcept;
+  [[nodiscard]] std::optional<DataCompletion> poll_completion() noexcept;
+
+  [[nodiscard]] std::uint64_t packets_sent() const noexcept { return packets_; }
+  [[nodiscard]] std::uint64_t bytes_sent() const noexcept { return bytes_; }
+
+ private:
+  void advance() noexcept;  // move cursor_ to the next block to send
+  void finish(Errc e) noexcept;
+
+  BlockSenderConfig cfg_;
+  FileSource& src_;
+  Pacer pacer_;
+  std::vector<std::uint8_t> block_;  // one block of scratch, allocated once
+  DataJob job_{};
+  const BlockBitmap* blocks_ = nullptr;
+  std::uint64_t cursor_ = 0;
+  bool busy_ = false;
+  std::uint64_t iv_ctr_;
+  std::uint64_t job_packets_ = 0, job_bytes_ = 0;
+  std::uint64_t packets_ = 0, bytes_ = 0;
+  std::optional<DataCompletion> done_;
+};
+
+}  // namespace volley::proto
