@@ -80,13 +80,18 @@ void ReceiverPipeline::on_datagram(const session::PeerAddr& from, wire::MutBytes
     return;
   }
   if (g != nullptr) {
+    // Stock UFTP drops server packets more than max_misorder behind the highest seq seen
+    // (KEYINFO and ABORT exempt). A packet far "behind" is instead a jump (a restart, or a
+    // corrupted seq taken as highest earlier): accept it and resynchronise, so one bad packet
+    // cannot blind the session. The packet has been authenticated already when encrypted.
     const bool exempt = o->type == wire::MsgType::keyinfo || o->type == wire::MsgType::abort;
     const auto behind = static_cast<std::int16_t>(g->highest_seq - h->seq);
-    if (g->seq_seen && behind > static_cast<std::int16_t>(max_misorder_) && !exempt) {
+    if (g->seq_seen && behind > static_cast<std::int16_t>(max_misorder_) && behind <= kSeqJump &&
+        !exempt) {
       ++stats_.misordered;
       return;
     }
-    if (!g->seq_seen || behind < 0) g->highest_seq = h->seq;
+    if (!g->seq_seen || behind < 0 || behind > kSeqJump) g->highest_seq = h->seq;
     g->seq_seen = true;
   }
   if (o->type != wire::MsgType::fileseg) {

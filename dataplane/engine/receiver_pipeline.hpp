@@ -28,6 +28,9 @@ struct RxPipelineStats {
 
 class ReceiverPipeline {
  public:
+  // A seq this far or farther behind the highest is a jump, not a late packet.
+  static constexpr std::int16_t kSeqJump = 1024;
+
   ReceiverPipeline(session::Receiver& control, proto::FileStore& store,
                    std::uint16_t max_misorder = 5)
       : c_(control), blocks_(store), max_misorder_(max_misorder) {}

@@ -302,7 +302,7 @@ std::string PosixFileStore::temp_file_name(std::string_view name) {
 
 Status PosixFileStore::check_name(std::string_view name) const noexcept {
   if (Status st = proto::validate_wire_name(name); !st) return st;
-  if (false) {
+  if (!reserved_.empty()) {
     const std::string_view r = reserved_;
     // The temp dir, anything inside it, and any directory holding it.
     if (name.starts_with(r) && (name.size() == r.size() || name[r.size()] == '/')) {
