@@ -89,7 +89,9 @@ Result<std::optional<EntryInfo>> MemFileStore::stat(std::string_view name) {
 Result<proto::BeginResult> MemFileStore::begin(const proto::ReceiveSpec& spec) try {
   if (Status st = proto::validate_wire_name(spec.name); !st) return st.error();
   if (spec.blocksize == 0 && spec.size > 0) return Errc::bad_value;
-  
+  for (const Temp& t : open_) {
+    if (t.name == spec.name) return Errc::exists;
+  }
   if (Status st = make_parents(spec.name); !st) return st.error();
 
   proto::FileHandle h = 0;

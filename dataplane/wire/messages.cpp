@@ -72,6 +72,7 @@ constexpr std::uint64_t kUsecPerSec = 1'000'000;
 }
 // The bytes of a NUL-padded field up to the first NUL.
 [[nodiscard]] inline std::string_view nul_trimmed(Bytes field) noexcept {
+  if (field.empty()) return {};
   const void* nul = std::memchr(field.data(), 0, field.size());
   const std::size_t n =
       nul == nullptr

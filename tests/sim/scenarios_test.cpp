@@ -29,6 +29,15 @@ struct FileSpec {
   std::uint64_t size = 0;
   FileType type = FileType::regular;
   std::string link;
+  FileOutcome expect = FileOutcome::copied;  // what every live receiver should report
+  std::int64_t mtime_s = 1'700'000'000;
+};
+
+// A file every receiver holds before the session (for sync mode and overwrite).
+struct Preload {
+  std::string name;
+  std::uint64_t size = 0;
+  std::int64_t mtime_s = 0;
 };
 
 struct Scenario {
@@ -49,6 +58,8 @@ struct Scenario {
   bool closed = false;
   std::vector<std::uint32_t> extra_members;  // closed-group IDs that do not exist
   bool encrypted = false;
+  bool sync = false;
+  std::vector<Preload> preload;
   int kill_receiver = -1;  // index of a receiver that dies ...
   double kill_at_s = 0;    // ... at this simulated time
   std::uint32_t max_passes = 65535;
@@ -98,7 +109,7 @@ TEST_P(SimScenario, DeliversAsExpected) {
     proto::SendEntry e{.name = f.name,
                        .type = f.type,
                        .size = f.size,
-                       .mtime_s = 1'700'000'000,
+                       .mtime_s = f.mtime_s,
                        .link_target = f.link};
     src->add(e, f.type == FileType::regular ? make_bytes(f.size, seed + i)
                                             : std::vector<std::uint8_t>{});
@@ -111,6 +122,7 @@ TEST_P(SimScenario, DeliversAsExpected) {
   cfg.blocksize = sc.blocksize;
   cfg.robust = sc.robust;
   cfg.max_passes = sc.max_passes;
+  cfg.sync = sc.sync;
   cfg.grtt_init_ns = 200 * kMs;
   cfg.aead = sc.encrypted ? &aead : nullptr;
   cfg.wall_offset_us = kWallEpochUs;
@@ -142,6 +154,14 @@ TEST_P(SimScenario, DeliversAsExpected) {
                     .corrupt = sc.corrupt};
     LinkParams up{.delay_ns = sc.one_way_ns, .rate_bps = 1'000'000'000ULL, .loss = sc.up_loss};
     rx.back()->attach(net.add_host(ip, rx.back().get(), up, down));
+    for (const auto& p : sc.preload) {
+      auto& st = rx.back()->store();
+      auto b = st.begin({.name = p.name, .size = p.size, .mtime_s = p.mtime_s, .blocksize = sc.blocksize});
+      ASSERT_TRUE(b.ok());
+      auto old = make_bytes(p.size, 999);
+      ASSERT_TRUE(st.write(b->handle, 0, old).ok());
+      ASSERT_TRUE(st.commit(b->handle).ok());
+    }
     if (r == sc.kill_receiver) rx.back()->kill_at(static_cast<TimeNs>(sc.kill_at_s * 1e9));
   }
 
@@ -197,12 +217,29 @@ TEST_P(SimScenario, DeliversAsExpected) {
       continue;
     }
     EXPECT_EQ(it->state, session::ClientState::done) << it->reason;
-    EXPECT_EQ(rx[static_cast<std::size_t>(r)]->sessions_finished(true), 1);
+    // A receiver's session is "ok" only when every file it was offered arrived.
+    const bool any_rejected = std::any_of(sc.files.begin(), sc.files.end(), [](const FileSpec& f) {
+      return f.expect == FileOutcome::rejected;
+    });
+    EXPECT_EQ(rx[static_cast<std::size_t>(r)]->sessions_finished(!any_rejected), 1);
     for (std::size_t i = 0; i < sc.files.size(); ++i) {
       const auto& f = sc.files[i];
       SCOPED_TRACE(f.name);
-      EXPECT_EQ(it->files[i], FileOutcome::copied) << outcome_name(it->files[i]);
+      EXPECT_EQ(it->files[i], f.expect) << outcome_name(it->files[i]);
       const auto* e = store.find(f.name);
+      if (f.expect == FileOutcome::rejected) {  // refused: nothing created, a log event raised
+        if (f.type == FileType::regular) EXPECT_TRUE(e == nullptr || e->bytes != src->content(i));
+        const auto& evs = rx[static_cast<std::size_t>(r)]->events();
+        EXPECT_TRUE(std::any_of(evs.begin(), evs.end(), [&](const auto& ev) {
+          return ev.kind == session::ReceiverEvent::Kind::file_rejected && ev.file_id == i + 1;
+        }));
+        continue;
+      }
+      if (f.expect == FileOutcome::skipped) {  // the receiver's own copy stays
+        ASSERT_NE(e, nullptr);
+        EXPECT_TRUE(e->bytes != src->content(i));
+        continue;
+      }
       const bool deleted_later = std::any_of(sc.files.begin() + static_cast<std::ptrdiff_t>(i) + 1, sc.files.end(),
                                              [&](const FileSpec& g) { return g.type == FileType::del && g.name == f.name; });
       if (f.type == FileType::del || deleted_later) {
@@ -214,7 +251,7 @@ TEST_P(SimScenario, DeliversAsExpected) {
       if (f.type == FileType::regular) {
         EXPECT_EQ(e->kind, proto::EntryInfo::Kind::file);
         EXPECT_TRUE(e->bytes == src->content(i)) << "content differs";
-        EXPECT_EQ(e->mtime_s, 1'700'000'000);
+        EXPECT_EQ(e->mtime_s, f.mtime_s);
       } else if (f.type == FileType::dir) {
         EXPECT_EQ(e->kind, proto::EntryInfo::Kind::dir);
       } else if (f.type == FileType::link) {
@@ -224,7 +261,10 @@ TEST_P(SimScenario, DeliversAsExpected) {
     }
     EXPECT_EQ(store.temp_count(), 0u);
   }
-  const bool expect_all = sc.kill_receiver < 0 && sc.extra_members.empty();
+  const bool expect_all =
+      sc.kill_receiver < 0 && sc.extra_members.empty() &&
+      std::none_of(sc.files.begin(), sc.files.end(),
+                   [](const FileSpec& f) { return f.expect == FileOutcome::rejected; });
   EXPECT_EQ(sender.session().all_succeeded(), expect_all);
   EXPECT_EQ(sender.session().unanswered_members(), sc.extra_members);
 }
@@ -467,6 +507,38 @@ std::vector<Scenario> scenarios() {
        .time_bound_s = 60,
        .repair_bound = 1.5,
        .seed = 37});
+  add({.name = "names_outside_destination_rejected",
+       .files = {{"ok.bin", 5'000},
+                 {"/etc/passwd", 100, FileType::regular, "", FileOutcome::rejected},
+                 {"../escape.bin", 100, FileType::regular, "", FileOutcome::rejected},
+                 {"a/../../escape.bin", 100, FileType::regular, "", FileOutcome::rejected},
+                 {"dir/./x", 100, FileType::regular, "", FileOutcome::rejected},
+                 {std::string(301, 'n'), 100, FileType::regular, "", FileOutcome::rejected},
+                 {"../evil_link", 0, FileType::link, "/etc", FileOutcome::rejected},
+                 {"after.bin", 7'000}},
+       .loss = 0.05,
+       .repair_bound = 1.0,
+       .seed = 38});
+  add({.name = "sync_mode_skips_what_is_not_newer",
+       .files = {{"same.bin", 4'000, FileType::regular, "", FileOutcome::skipped, 1'600'000'000},
+                 {"older_here.bin", 4'000, FileType::regular, "", FileOutcome::overwrote,
+                  1'600'000'000},
+                 {"newer_here.bin", 4'000, FileType::regular, "", FileOutcome::skipped,
+                  1'600'000'000},
+                 {"absent.bin", 4'000, FileType::regular, "", FileOutcome::copied, 1'600'000'000}},
+       .loss = 0.05,
+       .sync = true,
+       .preload = {{"same.bin", 4'000, 1'600'000'000},
+                   {"older_here.bin", 4'000, 1'500'000'000},
+                   {"newer_here.bin", 3'000, 1'650'000'000}},
+       .repair_bound = 1.0,
+       .seed = 39});
+  add({.name = "overwrite_without_sync",
+       .files = {{"exists.bin", 20'000, FileType::regular, "", FileOutcome::overwrote}},
+       .loss = 0.05,
+       .preload = {{"exists.bin", 100, 1'800'000'000}},
+       .repair_bound = 1.0,
+       .seed = 40});
   return v;
 }
 

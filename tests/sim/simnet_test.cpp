@@ -664,10 +664,10 @@ TEST(SimNet, TimeLimitStopsRun) {
   PeriodicSender sender(net, kA, Addr{kB, kPort}, 1 * kMs, 1 * kMs, 0, 100);
   net.add_host(kA, &sender);
   net.add_host(kB, &sink);
-  RunResult r = net.run_until(kNeverDone, 50 * kMs, kManyEvents);
+  RunResult r = net.run_until(kNeverDone, 50 * kMs + 500 * kUs, kManyEvents);
   EXPECT_EQ(r.reason, StopReason::kTimeLimit);
-  EXPECT_EQ(r.now, 50 * kMs);
-  EXPECT_EQ(net.now(), 50 * kMs);
+  EXPECT_EQ(r.now, 50 * kMs + 500 * kUs);  // the clock moves to the limit
+  EXPECT_EQ(net.now(), 50 * kMs + 500 * kUs);
   EXPECT_EQ(sender.sent, 50u);  // 1 ms .. 50 ms inclusive
   EXPECT_EQ(sink.arrivals.size(), 50u);
   r = net.run_until(kNeverDone, 60 * kMs, kManyEvents);
