@@ -178,6 +178,7 @@ void SenderSession::start_file(std::size_t entry, TimeNs now) {
   pass_ = 0;
   round_ = 0;
   job_running_ = false;
+  full_first_pass_ = true;
   next_blocks_ = proto::BlockBitmap(layout_.blocks());
   pass_blocks_ = proto::BlockBitmap(layout_.blocks());
   for (std::size_t i = 0; i < clients_.size(); ++i) {
@@ -220,6 +221,7 @@ void SenderSession::maybe_advance(TimeNs now) {
     }
     phase_ = Phase::data;
     if (all_partial || layout_.blocks() == 0) {
+      full_first_pass_ = false;
       send_done(now);  // every receiver resumes a partial file: collect NAKs first
     } else {
       start_pass(now);
@@ -270,7 +272,7 @@ void SenderSession::start_pass(TimeNs now) {
   const auto h = header(0);
   job.grtt_q = h.grtt;
   job.gsize_q = h.gsize;
-  if (pass_ > 1) {
+  if (pass_ > 1 || !full_first_pass_) {  // repair pass: only the NAKed blocks
     std::swap(pass_blocks_, next_blocks_);
     next_blocks_.clear_all();
     stats_.repair_blocks += pass_blocks_.count();

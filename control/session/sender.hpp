@@ -177,6 +177,7 @@ class SenderSession {
   std::size_t entry_ = 0;
   wire::FileLayout layout_{};
   std::uint32_t pass_ = 0;
+  bool full_first_pass_ = true;             // false when every receiver resumes a partial file
   std::uint32_t round_ = 0;                 // resend rounds of the current control message
   proto::BlockBitmap pass_blocks_;          // blocks of the running pass (immutable while running)
   proto::BlockBitmap next_blocks_;          // NAKs gathered for the next pass

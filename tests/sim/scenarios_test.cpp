@@ -212,7 +212,9 @@ TEST_P(SimScenario, DeliversAsExpected) {
     if (!should_succeed) {
       EXPECT_TRUE(it->state == session::ClientState::lost) << client_state_name(it->state);
       for (const auto& f : sc.files) {  // nothing half-received at a final name
-        if (f.type == FileType::regular) EXPECT_EQ(store.find(f.name), nullptr) << f.name;
+        if (f.type == FileType::regular) {
+          EXPECT_EQ(store.find(f.name), nullptr) << f.name;
+        }
       }
       continue;
     }
@@ -228,7 +230,9 @@ TEST_P(SimScenario, DeliversAsExpected) {
       EXPECT_EQ(it->files[i], f.expect) << outcome_name(it->files[i]);
       const auto* e = store.find(f.name);
       if (f.expect == FileOutcome::rejected) {  // refused: nothing created, a log event raised
-        if (f.type == FileType::regular) EXPECT_TRUE(e == nullptr || e->bytes != src->content(i));
+        if (f.type == FileType::regular) {
+          EXPECT_TRUE(e == nullptr || e->bytes != src->content(i));
+        }
         const auto& evs = rx[static_cast<std::size_t>(r)]->events();
         EXPECT_TRUE(std::any_of(evs.begin(), evs.end(), [&](const auto& ev) {
           return ev.kind == session::ReceiverEvent::Kind::file_rejected && ev.file_id == i + 1;
