@@ -21,7 +21,8 @@ void absorb(std::uint64_t& a, std::uint64_t& b, std::span<const std::uint8_t> by
 }  // namespace
 
 void NullAead::compute_tag(std::uint64_t counter, std::span<const std::uint8_t> aad,
-                           std::span<const std::uint8_t> data, std::uint8_t out[16]) const noexcept {
+                           std::span<const std::uint8_t> data,
+                           std::uint8_t out[16]) const noexcept {
   const Nonce nonce = make_nonce(base_iv_, counter);
   std::uint64_t a = 0xcbf29ce484222325ULL ^ key_;
   std::uint64_t b = mix(key_ + 1);

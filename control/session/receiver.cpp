@@ -51,7 +51,9 @@ Receiver::~Receiver() = default;
 std::uint64_t Receiver::ts_us(TimeNs now) const noexcept {
   return static_cast<std::uint64_t>(now / 1000 + cfg_.wall_offset_us);
 }
-DurationNs Receiver::floor(DurationNs d) const noexcept { return std::max(d, cfg_.timer_floor_ns); }
+DurationNs Receiver::floor(DurationNs d) const noexcept {
+  return std::max(d, cfg_.timer_floor_ns);
+}
 
 bool Receiver::listed(const wire::IdList& ids) const noexcept {
   for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -128,8 +130,8 @@ void Receiver::handle_announce(const PeerAddr& from, const wire::Header& h, cons
     // A closed group lists who has not registered yet: our REGISTER was lost.
     if (s.phase == Session::Phase::registering && listed(a.ids)) {
       s.announce_ts_us = a.timestamp_us;
-      outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::register_,
-                       .ts_echo_us = a.timestamp_us});
+      outq_.push_back(
+          {.group_id = s.group_id, .type = wire::MsgType::register_, .ts_echo_us = a.timestamp_us});
       s.reg_next = now + floor(5 * s.grtt_ns);
     }
     return;
@@ -138,8 +140,7 @@ void Receiver::handle_announce(const PeerAddr& from, const wire::Header& h, cons
   const bool encrypted = a.enc_info.has_value();
   const bool refuse =
       sessions_.size() >= cfg_.max_sessions || (encrypted && cfg_.aead == nullptr) ||
-      (!encrypted && cfg_.require_encryption) ||
-      (!a.ids.empty() && !listed(a.ids)) ||
+      (!encrypted && cfg_.require_encryption) || (!a.ids.empty() && !listed(a.ids)) ||
       (!cfg_.allowed_servers.empty() &&
        std::find(cfg_.allowed_servers.begin(), cfg_.allowed_servers.end(), h.src_id) ==
            cfg_.allowed_servers.end()) ||
@@ -165,21 +166,28 @@ void Receiver::handle_announce(const PeerAddr& from, const wire::Header& h, cons
   s->last_activity = now;
   s->reg_next = now + floor(5 * s->grtt_ns);
   s->reg_giveup = now + floor(5 * s->robust * s->grtt_ns);
-  commands_.push_back({.kind = RxCommand::Kind::group_add, .group_id = h.group_id,
+  commands_.push_back({.kind = RxCommand::Kind::group_add,
+                       .group_id = h.group_id,
                        .aead = encrypted ? cfg_.aead : nullptr});
-  outq_.push_back({.group_id = h.group_id, .type = wire::MsgType::register_,
-                   .ts_echo_us = a.timestamp_us});
+  outq_.push_back(
+      {.group_id = h.group_id, .type = wire::MsgType::register_, .ts_echo_us = a.timestamp_us});
   sessions_.emplace(h.group_id, std::move(s));
 }
 
-void Receiver::reject_file(Session& s, std::uint16_t file_id, std::string_view name, std::string why) {
+void Receiver::reject_file(Session& s, std::uint16_t file_id, std::string_view name,
+                           std::string why) {
   s.completed[file_id] = wire::CompStatus::rejected;
   s.all_ok = false;
-  outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::complete, .file_id = file_id,
+  outq_.push_back({.group_id = s.group_id,
+                   .type = wire::MsgType::complete,
+                   .file_id = file_id,
                    .status = wire::CompStatus::rejected});
-  events_.push_back({.kind = ReceiverEvent::Kind::file_rejected, .group_id = s.group_id,
-                     .file_id = file_id, .name = std::string(name),
-                     .outcome = FileOutcome::rejected, .text = std::move(why)});
+  events_.push_back({.kind = ReceiverEvent::Kind::file_rejected,
+                     .group_id = s.group_id,
+                     .file_id = file_id,
+                     .name = std::string(name),
+                     .outcome = FileOutcome::rejected,
+                     .text = std::move(why)});
 }
 
 void Receiver::handle_fileinfo(Session& s, const wire::FileInfo& f, TimeNs now) {
@@ -190,13 +198,18 @@ void Receiver::handle_fileinfo(Session& s, const wire::FileInfo& f, TimeNs now) 
     events_.push_back({.kind = ReceiverEvent::Kind::session_started, .group_id = s.group_id});
   }
   if (auto c = s.completed.find(f.file_id); c != s.completed.end()) {
-    outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::complete, .file_id = f.file_id,
+    outq_.push_back({.group_id = s.group_id,
+                     .type = wire::MsgType::complete,
+                     .file_id = f.file_id,
                      .status = c->second});
     return;
   }
   if (s.receiving && s.file_id == f.file_id) {  // our FILEINFO_ACK was lost
-    outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::fileinfo_ack,
-                     .file_id = f.file_id, .flags = s.ack_flags, .ts_echo_us = f.timestamp_us});
+    outq_.push_back({.group_id = s.group_id,
+                     .type = wire::MsgType::fileinfo_ack,
+                     .file_id = f.file_id,
+                     .flags = s.ack_flags,
+                     .ts_echo_us = f.timestamp_us});
     return;
   }
   if (s.receiving) {  // the sender moved on without us: keep what we have for a restart
@@ -209,10 +222,15 @@ void Receiver::handle_fileinfo(Session& s, const wire::FileInfo& f, TimeNs now) 
   }
   auto done = [&](wire::CompStatus st, FileOutcome oc) {
     s.completed[f.file_id] = st;
-    outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::complete, .file_id = f.file_id,
+    outq_.push_back({.group_id = s.group_id,
+                     .type = wire::MsgType::complete,
+                     .file_id = f.file_id,
                      .status = st});
-    events_.push_back({.kind = ReceiverEvent::Kind::file_done, .group_id = s.group_id,
-                       .file_id = f.file_id, .name = std::string(f.name), .outcome = oc});
+    events_.push_back({.kind = ReceiverEvent::Kind::file_done,
+                       .group_id = s.group_id,
+                       .file_id = f.file_id,
+                       .name = std::string(f.name),
+                       .outcome = oc});
   };
   switch (f.ftype) {
     case wire::FileType::dir:
@@ -269,13 +287,16 @@ void Receiver::handle_fileinfo(Session& s, const wire::FileInfo& f, TimeNs now) 
     reject_file(s, f.file_id, f.name, "not enough disk space");
     return;
   }
-  proto::ReceiveSpec spec{.group_id = s.group_id, .file_id = f.file_id, .name = std::string(f.name),
-                          .size = f.size, .mtime_s = static_cast<std::int64_t>(f.mtime_s),
+  proto::ReceiveSpec spec{.group_id = s.group_id,
+                          .file_id = f.file_id,
+                          .name = std::string(f.name),
+                          .size = f.size,
+                          .mtime_s = static_cast<std::int64_t>(f.mtime_s),
                           .blocksize = s.blocksize};
   auto b = store_.begin(spec);
   if (!b) {
-    reject_file(s, f.file_id, f.name, std::string("cannot create file: ") +
-                                          std::string(error_name(b.error())));
+    reject_file(s, f.file_id, f.name,
+                std::string("cannot create file: ") + std::string(error_name(b.error())));
     return;
   }
   s.file_id = f.file_id;
@@ -297,36 +318,48 @@ void Receiver::handle_fileinfo(Session& s, const wire::FileInfo& f, TimeNs now) 
     complete_file(s, st, now);
     return;
   }
-  commands_.push_back({.kind = RxCommand::Kind::file_open, .group_id = s.group_id,
-                       .file_id = f.file_id, .handle = b->handle, .layout = *layout,
+  commands_.push_back({.kind = RxCommand::Kind::file_open,
+                       .group_id = s.group_id,
+                       .file_id = f.file_id,
+                       .handle = b->handle,
+                       .layout = *layout,
                        .received = s.received.get()});
-  outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::fileinfo_ack, .file_id = f.file_id,
-                   .flags = s.ack_flags, .ts_echo_us = f.timestamp_us});
+  outq_.push_back({.group_id = s.group_id,
+                   .type = wire::MsgType::fileinfo_ack,
+                   .file_id = f.file_id,
+                   .flags = s.ack_flags,
+                   .ts_echo_us = f.timestamp_us});
 }
 
 void Receiver::complete_file(Session& s, wire::CompStatus st, TimeNs now) {
   (void)now;
-  commands_.push_back({.kind = RxCommand::Kind::file_close, .group_id = s.group_id, .file_id = s.file_id});
+  commands_.push_back(
+      {.kind = RxCommand::Kind::file_close, .group_id = s.group_id, .file_id = s.file_id});
   s.receiving = false;
   s.retired.emplace_back(s.file_id, std::move(s.received));
   s.nak_at = proto::kNever;
   if (auto c = store_.commit(s.handle); !c) {
     store_.discard(s.handle);
-    reject_file(s, s.file_id, s.name, std::string("cannot move file into place: ") +
-                                          std::string(error_name(c.error())));
+    reject_file(s, s.file_id, s.name,
+                std::string("cannot move file into place: ") + std::string(error_name(c.error())));
     return;
   }
   s.completed[s.file_id] = st;
-  outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::complete, .file_id = s.file_id,
+  outq_.push_back({.group_id = s.group_id,
+                   .type = wire::MsgType::complete,
+                   .file_id = s.file_id,
                    .status = st});
-  events_.push_back({.kind = ReceiverEvent::Kind::file_done, .group_id = s.group_id,
-                     .file_id = s.file_id, .name = s.name,
+  events_.push_back({.kind = ReceiverEvent::Kind::file_done,
+                     .group_id = s.group_id,
+                     .file_id = s.file_id,
+                     .name = s.name,
                      .outcome = outcome_from_status(st)});
 }
 
 void Receiver::abandon_file(Session& s, bool keep_partial) {
   if (!s.receiving) return;
-  commands_.push_back({.kind = RxCommand::Kind::file_close, .group_id = s.group_id, .file_id = s.file_id});
+  commands_.push_back(
+      {.kind = RxCommand::Kind::file_close, .group_id = s.group_id, .file_id = s.file_id});
   if (keep_partial) {
     std::vector<std::uint8_t> bits((s.layout.blocks() + 7) / 8);
     for (auto i = s.received->find_next_set(0); i < s.received->size();
@@ -337,8 +370,11 @@ void Receiver::abandon_file(Session& s, bool keep_partial) {
   } else {
     store_.discard(s.handle);
   }
-  events_.push_back({.kind = ReceiverEvent::Kind::file_done, .group_id = s.group_id,
-                     .file_id = s.file_id, .name = s.name, .outcome = FileOutcome::failed});
+  events_.push_back({.kind = ReceiverEvent::Kind::file_done,
+                     .group_id = s.group_id,
+                     .file_id = s.file_id,
+                     .name = s.name,
+                     .outcome = FileOutcome::failed});
   s.receiving = false;
   s.retired.emplace_back(s.file_id, std::move(s.received));
   s.nak_at = proto::kNever;
@@ -350,7 +386,9 @@ void Receiver::queue_status(Session& s, std::uint32_t from_section, std::uint32_
   for (std::uint32_t sec = from_section; sec < to_section; ++sec) {
     const std::uint32_t n = s.layout.section_blocks(sec);
     if (s.received->count_range(s.layout.section_first_block(sec), n) < n) {
-      outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::status, .file_id = s.file_id,
+      outq_.push_back({.group_id = s.group_id,
+                       .type = wire::MsgType::status,
+                       .file_id = s.file_id,
                        .section = static_cast<std::uint16_t>(sec)});
     }
   }
@@ -372,7 +410,9 @@ void Receiver::handle_done(Session& s, const wire::Done& d, TimeNs now) {
     return;
   }
   if (auto c = s.completed.find(d.file_id); c != s.completed.end()) {
-    outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::complete, .file_id = d.file_id,
+    outq_.push_back({.group_id = s.group_id,
+                     .type = wire::MsgType::complete,
+                     .file_id = d.file_id,
                      .status = c->second});
     return;
   }
@@ -422,11 +462,17 @@ void Receiver::on_rx_event(const RxEvent& ev, TimeNs now) {
       abandon_file(s, false);
       s.all_ok = false;
       s.completed[ev.file_id] = wire::CompStatus::rejected;
-      outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::complete,
-                       .file_id = ev.file_id, .status = wire::CompStatus::rejected});
-      events_.push_back({.kind = ReceiverEvent::Kind::file_rejected, .group_id = s.group_id,
-                         .file_id = ev.file_id, .name = s.name, .outcome = FileOutcome::rejected,
-                         .text = std::string("write failed: ") + std::string(error_name(ev.error))});
+      outq_.push_back({.group_id = s.group_id,
+                       .type = wire::MsgType::complete,
+                       .file_id = ev.file_id,
+                       .status = wire::CompStatus::rejected});
+      events_.push_back(
+          {.kind = ReceiverEvent::Kind::file_rejected,
+           .group_id = s.group_id,
+           .file_id = ev.file_id,
+           .name = s.name,
+           .outcome = FileOutcome::rejected,
+           .text = std::string("write failed: ") + std::string(error_name(ev.error))});
       break;
     case RxEvent::Kind::section_advanced:
       // Data from a later section: after one GRTT, NAK the sections passed over with holes.
@@ -446,8 +492,10 @@ void Receiver::on_activity(std::uint32_t group_id, TimeNs now) {
 
 void Receiver::finish(Session& s, bool ok, std::string why) {
   abandon_file(s, true);
-  events_.push_back({.kind = ReceiverEvent::Kind::session_finished, .group_id = s.group_id,
-                     .ok = ok, .text = std::move(why)});
+  events_.push_back({.kind = ReceiverEvent::Kind::session_finished,
+                     .group_id = s.group_id,
+                     .ok = ok,
+                     .text = std::move(why)});
   ok ? ++stats_.sessions_ok : ++stats_.sessions_failed;
   commands_.push_back({.kind = RxCommand::Kind::group_remove, .group_id = s.group_id});
   finished_[s.group_id] = s.last_activity + floor(8 * s.robust * s.grtt_ns);
@@ -477,7 +525,8 @@ void Receiver::on_deadline(TimeNs now) {
         continue;
       }
       if (now >= s.reg_next) {
-        outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::register_,
+        outq_.push_back({.group_id = s.group_id,
+                         .type = wire::MsgType::register_,
                          .ts_echo_us = s.announce_ts_us + static_cast<std::uint64_t>(0)});
         s.reg_next = now + floor(5 * s.grtt_ns);
       }
@@ -495,7 +544,8 @@ void Receiver::on_deadline(TimeNs now) {
       outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::complete, .file_id = 0});
       s.complete0_next = now + floor(4 * s.grtt_ns);
     }
-    if (s.phase != Session::Phase::done_wait && now >= s.last_activity + floor(s.robust * s.grtt_ns)) {
+    if (s.phase != Session::Phase::done_wait &&
+        now >= s.last_activity + floor(s.robust * s.grtt_ns)) {
       expired.push_back(&s);
     }
   }
@@ -550,9 +600,10 @@ std::optional<Receiver::Out> Receiver::poll_transmit(wire::MutBytes out, TimeNs 
         break;
       }
       case wire::MsgType::fileinfo_ack:
-        n = proto::build_packet(h, wire::FileInfoAck{.file_id = o.file_id, .flags = o.flags,
-                                                     .ts_echo_us = o.ts_echo_us},
-                                out, aead, iv_ctr_);
+        n = proto::build_packet(
+            h,
+            wire::FileInfoAck{.file_id = o.file_id, .flags = o.flags, .ts_echo_us = o.ts_echo_us},
+            out, aead, iv_ctr_);
         break;
       case wire::MsgType::status: {
         if (!s.receiving || s.file_id != o.file_id) continue;  // finished meanwhile
@@ -565,13 +616,14 @@ std::optional<Receiver::Out> Receiver::poll_transmit(wire::MutBytes out, TimeNs 
         if (missing == 0) continue;
         ++stats_.status_sent;
         stats_.naks_sent += missing;
-        n = proto::build_packet(h, wire::StatusMsg{.file_id = o.file_id, .section = o.section, .naks = bits},
-                                out, aead, iv_ctr_);
+        n = proto::build_packet(
+            h, wire::StatusMsg{.file_id = o.file_id, .section = o.section, .naks = bits}, out, aead,
+            iv_ctr_);
         break;
       }
       case wire::MsgType::complete:
-        n = proto::build_packet(h, wire::Complete{.file_id = o.file_id, .status = o.status}, out, aead,
-                                iv_ctr_);
+        n = proto::build_packet(h, wire::Complete{.file_id = o.file_id, .status = o.status}, out,
+                                aead, iv_ctr_);
         break;
       default:
         break;

@@ -37,9 +37,9 @@ struct ReceiverConfig {
 struct ReceiverEvent {
   enum class Kind : std::uint8_t {
     session_started,
-    file_done,        // outcome says how
-    file_rejected,    // with a reason in text
-    session_finished, // ok says whether every accepted file arrived complete
+    file_done,         // outcome says how
+    file_rejected,     // with a reason in text
+    session_finished,  // ok says whether every accepted file arrived complete
   } kind{};
   std::uint32_t group_id = 0;
   std::uint16_t file_id = 0;
@@ -50,9 +50,9 @@ struct ReceiverEvent {
 };
 
 struct ReceiverStats {
-  std::uint64_t dropped = 0;         // undecodable / unexpected / unauthenticated control input
+  std::uint64_t dropped = 0;  // undecodable / unexpected / unauthenticated control input
   std::uint64_t status_sent = 0;
-  std::uint64_t naks_sent = 0;       // missing blocks reported, summed over STATUS messages
+  std::uint64_t naks_sent = 0;  // missing blocks reported, summed over STATUS messages
   std::uint64_t sessions_ok = 0;
   std::uint64_t sessions_failed = 0;
 };

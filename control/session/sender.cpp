@@ -11,32 +11,46 @@ namespace volley::session {
 
 std::string_view client_state_name(ClientState s) noexcept {
   switch (s) {
-    case ClientState::registered: return "registered";
-    case ClientState::lost: return "lost";
-    case ClientState::aborted: return "aborted";
-    case ClientState::done: return "done";
+    case ClientState::registered:
+      return "registered";
+    case ClientState::lost:
+      return "lost";
+    case ClientState::aborted:
+      return "aborted";
+    case ClientState::done:
+      return "done";
   }
   return "?";
 }
 
 std::string_view outcome_name(FileOutcome o) noexcept {
   switch (o) {
-    case FileOutcome::pending: return "pending";
-    case FileOutcome::copied: return "copy";
-    case FileOutcome::overwrote: return "overwrite";
-    case FileOutcome::skipped: return "skipped";
-    case FileOutcome::rejected: return "rejected";
-    case FileOutcome::failed: return "failed";
+    case FileOutcome::pending:
+      return "pending";
+    case FileOutcome::copied:
+      return "copy";
+    case FileOutcome::overwrote:
+      return "overwrite";
+    case FileOutcome::skipped:
+      return "skipped";
+    case FileOutcome::rejected:
+      return "rejected";
+    case FileOutcome::failed:
+      return "failed";
   }
   return "?";
 }
 
 FileOutcome outcome_from_status(wire::CompStatus s) noexcept {
   switch (s) {
-    case wire::CompStatus::normal: return FileOutcome::copied;
-    case wire::CompStatus::skipped: return FileOutcome::skipped;
-    case wire::CompStatus::overwrite: return FileOutcome::overwrote;
-    case wire::CompStatus::rejected: return FileOutcome::rejected;
+    case wire::CompStatus::normal:
+      return FileOutcome::copied;
+    case wire::CompStatus::skipped:
+      return FileOutcome::skipped;
+    case wire::CompStatus::overwrite:
+      return FileOutcome::overwrote;
+    case wire::CompStatus::rejected:
+      return FileOutcome::rejected;
   }
   return FileOutcome::rejected;
 }
@@ -117,8 +131,9 @@ void SenderSession::queue(Outgoing o) {
   }
   for (std::size_t i = 0; i < o.ids.size(); i += max_ids) {
     Outgoing part = o;
-    part.ids.assign(o.ids.begin() + static_cast<std::ptrdiff_t>(i),
-                    o.ids.begin() + static_cast<std::ptrdiff_t>(std::min(o.ids.size(), i + max_ids)));
+    part.ids.assign(
+        o.ids.begin() + static_cast<std::ptrdiff_t>(i),
+        o.ids.begin() + static_cast<std::ptrdiff_t>(std::min(o.ids.size(), i + max_ids)));
     outq_.push_back(std::move(part));
   }
 }
@@ -143,13 +158,15 @@ void SenderSession::send_announce(TimeNs now) {
 
 void SenderSession::end_announce(TimeNs now) {
   for (std::uint32_t id : never_registered_) {
-    events_.push_back({.kind = SenderEvent::Kind::client_lost, .client = id,
+    events_.push_back({.kind = SenderEvent::Kind::client_lost,
+                       .client = id,
                        .text = "closed-group member never registered"});
   }
   if (clients_.empty()) {
     phase_ = Phase::finished;
     timer_ = proto::kNever;
-    events_.push_back({.kind = SenderEvent::Kind::session_finished, .text = "no receivers registered"});
+    events_.push_back(
+        {.kind = SenderEvent::Kind::session_finished, .text = "no receivers registered"});
     return;
   }
   start_file(0, now);
@@ -168,7 +185,8 @@ void SenderSession::start_file(std::size_t entry, TimeNs now) {
     if (!l) {
       // Too large for the 16-bit section field at this block size: nobody can get it.
       for (auto& c : clients_) c.files[entry_] = FileOutcome::failed;
-      events_.push_back({.kind = SenderEvent::Kind::file_finished, .file_id = current_file_id(),
+      events_.push_back({.kind = SenderEvent::Kind::file_finished,
+                         .file_id = current_file_id(),
                          .text = "file too large for the protocol at this block size"});
       start_file(entry_ + 1, now);
       return;
@@ -187,8 +205,8 @@ void SenderSession::start_file(std::size_t entry, TimeNs now) {
     silent_[i] = 0;
   }
   phase_ = Phase::fileinfo;
-  events_.push_back({.kind = SenderEvent::Kind::file_started, .file_id = current_file_id(),
-                     .text = e.name});
+  events_.push_back(
+      {.kind = SenderEvent::Kind::file_started, .file_id = current_file_id(), .text = e.name});
   send_fileinfo(now);
 }
 
@@ -281,7 +299,8 @@ void SenderSession::start_pass(TimeNs now) {
   job_ = job;
   job_running_ = true;
   set_timer(proto::kNever);
-  events_.push_back({.kind = SenderEvent::Kind::pass_started, .file_id = job.file_id, .pass = pass_});
+  events_.push_back(
+      {.kind = SenderEvent::Kind::pass_started, .file_id = job.file_id, .pass = pass_});
   (void)now;
 }
 
@@ -289,7 +308,9 @@ void SenderSession::on_completion(const DataCompletion& c, TimeNs now) {
   if (!job_running_ || c.job_id != job_seq_) return;
   job_running_ = false;
   if (c.error != Errc::ok) {
-    queue({.type = wire::MsgType::abort, .host = 0, .flags = wire::kAbortCurrentFile,
+    queue({.type = wire::MsgType::abort,
+           .host = 0,
+           .flags = wire::kAbortCurrentFile,
            .text = "sender could not read the file"});
     for (std::size_t i = 0; i < clients_.size(); ++i) {
       if (active(i) && step_[i] == Step::receiving) {
@@ -311,7 +332,9 @@ void SenderSession::send_done(TimeNs now) {
   }
   for (std::size_t i = 0; i < clients_.size(); ++i) answered_[i] = false;
   const std::uint32_t last = layout_.sections() == 0 ? 0 : layout_.sections() - 1;
-  queue({.type = wire::MsgType::done, .ids = std::move(ids), .file_id = current_file_id(),
+  queue({.type = wire::MsgType::done,
+         .ids = std::move(ids),
+         .file_id = current_file_id(),
          .section = static_cast<std::uint16_t>(last)});
   set_timer(now + 3 * grtt_ns_);
 }
@@ -322,8 +345,8 @@ void SenderSession::finish_file(TimeNs now) {
       c.files[entry_] = FileOutcome::failed;
     }
   }
-  events_.push_back({.kind = SenderEvent::Kind::file_finished, .file_id = current_file_id(),
-                     .pass = pass_});
+  events_.push_back(
+      {.kind = SenderEvent::Kind::file_finished, .file_id = current_file_id(), .pass = pass_});
   if (phase_ == Phase::finished) return;
   start_file(entry_ + 1, now);
 }
@@ -362,7 +385,9 @@ void SenderSession::drop_client(std::size_t idx, ClientState why, std::string re
   if (tell) queue({.type = wire::MsgType::abort, .host = c.id, .text = reason});
   events_.push_back({.kind = why == ClientState::lost ? SenderEvent::Kind::client_lost
                                                       : SenderEvent::Kind::client_aborted,
-                     .client = c.id, .file_id = current_file_id(), .text = std::move(reason)});
+                     .client = c.id,
+                     .file_id = current_file_id(),
+                     .text = std::move(reason)});
   if (cfg_.quit_on_error && phase_ != Phase::finished) {
     for (std::size_t i = 0; i < clients_.size(); ++i) {
       if (active(i)) {
@@ -438,7 +463,8 @@ void SenderSession::on_datagram(wire::MutBytes pkt, TimeNs now) {
 
 void SenderSession::handle_register(std::uint32_t id, const wire::Register& m, TimeNs now) {
   if (auto idx = find(id)) {
-    if (active(*idx)) queue({.type = wire::MsgType::reg_conf, .ids = {id}});  // our REG_CONF was lost
+    if (active(*idx))
+      queue({.type = wire::MsgType::reg_conf, .ids = {id}});  // our REG_CONF was lost
     return;
   }
   if (phase_ != Phase::announce) {
@@ -454,7 +480,8 @@ void SenderSession::handle_register(std::uint32_t id, const wire::Register& m, T
     never_registered_.erase(it);
   }
   const std::size_t idx = clients_.size();
-  clients_.push_back({.id = id, .files = std::vector<FileOutcome>(entries_.size(), FileOutcome::pending)});
+  clients_.push_back(
+      {.id = id, .files = std::vector<FileOutcome>(entries_.size(), FileOutcome::pending)});
   step_.push_back(Step::idle);
   answered_.push_back(false);
   silent_.push_back(0);
@@ -668,15 +695,16 @@ std::optional<SenderSession::Out> SenderSession::poll_transmit(wire::MutBytes ou
         break;
       }
       case wire::MsgType::done:
-        n = proto::build_packet(h, wire::Done{.file_id = o.file_id, .section = o.section, .ids = ids}, out,
-                         aead, iv_ctr_);
+        n = proto::build_packet(h,
+                                wire::Done{.file_id = o.file_id, .section = o.section, .ids = ids},
+                                out, aead, iv_ctr_);
         break;
       case wire::MsgType::done_conf:
         n = proto::build_packet(h, wire::DoneConf{.ids = ids}, out, aead, iv_ctr_);
         break;
       case wire::MsgType::abort:
-        n = proto::build_packet(h, wire::Abort{.flags = o.flags, .host = o.host, .text = o.text}, out, aead,
-                         iv_ctr_);
+        n = proto::build_packet(h, wire::Abort{.flags = o.flags, .host = o.host, .text = o.text},
+                                out, aead, iv_ctr_);
         break;
       default:
         break;

@@ -27,21 +27,21 @@ struct SenderConfig {
   std::uint32_t group_id = 0;
   std::uint8_t group_inst = 0;
   std::uint16_t blocksize = 1300;
-  std::uint8_t robust = 20;            // control resends; scales timeouts
+  std::uint8_t robust = 20;  // control resends; scales timeouts
   DurationNs grtt_init_ns = 500 * proto::kMs;
   DurationNs grtt_min_ns = 10 * proto::kMs;
   DurationNs grtt_max_ns = 15 * proto::kSec;
   std::uint32_t max_passes = 65535;
-  std::uint32_t max_nak_pct = 100;     // drop a client NAKing more than this % of a section ...
-  std::uint32_t max_nak_count = 1;     // ... this many times
+  std::uint32_t max_nak_pct = 100;  // drop a client NAKing more than this % of a section ...
+  std::uint32_t max_nak_count = 1;  // ... this many times
   std::vector<std::uint32_t> closed_group;  // empty = open group
-  bool quit_on_error = false;          // abort everyone when any client fails
-  bool sync = false;                   // receivers skip files that are not newer
-  bool sync_preview = false;           // report what sync would do, send nothing
+  bool quit_on_error = false;               // abort everyone when any client fails
+  bool sync = false;                        // receivers skip files that are not newer
+  bool sync_preview = false;                // report what sync would do, send nothing
   wire::IpAddr pub_addr;
   wire::IpAddr priv_addr;
-  std::int64_t wall_offset_us = 0;     // added to now/1000 for wire timestamps
-  crypto::Aead* aead = nullptr;        // group key (null AEAD seam); nullptr = unencrypted
+  std::int64_t wall_offset_us = 0;  // added to now/1000 for wire timestamps
+  crypto::Aead* aead = nullptr;     // group key (null AEAD seam); nullptr = unencrypted
 };
 
 enum class ClientState : std::uint8_t { registered, lost, aborted, done };
@@ -52,9 +52,9 @@ struct ClientInfo {
   ClientState state = ClientState::registered;
   DurationNs rtt_ns = 0;
   std::uint32_t nak_events = 0;
-  std::uint64_t naks = 0;                // blocks NAKed, summed over STATUS messages
-  std::vector<FileOutcome> files;        // per entry
-  std::string reason;                    // why lost / aborted
+  std::uint64_t naks = 0;          // blocks NAKed, summed over STATUS messages
+  std::vector<FileOutcome> files;  // per entry
+  std::string reason;              // why lost / aborted
 };
 
 struct SenderEvent {
@@ -77,10 +77,10 @@ struct SenderStats {
   std::uint64_t control_packets = 0;
   std::uint64_t announces = 0;
   std::uint64_t status_received = 0;
-  std::uint64_t naks_received = 0;       // NAKed blocks summed over STATUS messages
-  std::uint64_t repair_blocks = 0;       // blocks scheduled in passes after the first
+  std::uint64_t naks_received = 0;  // NAKed blocks summed over STATUS messages
+  std::uint64_t repair_blocks = 0;  // blocks scheduled in passes after the first
   std::uint64_t passes = 0;
-  std::uint64_t dropped_packets = 0;     // undecodable, unauthenticated or unexpected input
+  std::uint64_t dropped_packets = 0;  // undecodable, unauthenticated or unexpected input
 };
 
 class SenderSession {
@@ -116,7 +116,16 @@ class SenderSession {
   }
 
  private:
-  enum class Phase : std::uint8_t { idle, announce, fileinfo, data, done_wait, session_end, linger, finished };
+  enum class Phase : std::uint8_t {
+    idle,
+    announce,
+    fileinfo,
+    data,
+    done_wait,
+    session_end,
+    linger,
+    finished
+  };
   struct Outgoing {
     wire::MsgType type;
     std::vector<std::uint32_t> ids;
@@ -163,24 +172,24 @@ class SenderSession {
   std::vector<proto::SendEntry> entries_;
   Phase phase_ = Phase::idle;
   std::vector<ClientInfo> clients_;
-  std::vector<Step> step_;                  // per client
-  std::vector<bool> answered_;              // per client: answered since the last DONE
-  std::vector<std::uint32_t> silent_;       // per client: rounds without an answer
+  std::vector<Step> step_;             // per client
+  std::vector<bool> answered_;         // per client: answered since the last DONE
+  std::vector<std::uint32_t> silent_;  // per client: rounds without an answer
   std::unordered_map<std::uint32_t, std::size_t> index_;
   std::vector<std::uint32_t> never_registered_;  // closed-group members still silent
   std::deque<Outgoing> outq_;
   std::deque<SenderEvent> events_;
-  std::optional<DataJob> job_;              // ready for poll_job
+  std::optional<DataJob> job_;  // ready for poll_job
   bool job_running_ = false;
   std::uint64_t job_seq_ = 0;
 
   std::size_t entry_ = 0;
   wire::FileLayout layout_{};
   std::uint32_t pass_ = 0;
-  bool full_first_pass_ = true;             // false when every receiver resumes a partial file
-  std::uint32_t round_ = 0;                 // resend rounds of the current control message
-  proto::BlockBitmap pass_blocks_;          // blocks of the running pass (immutable while running)
-  proto::BlockBitmap next_blocks_;          // NAKs gathered for the next pass
+  bool full_first_pass_ = true;     // false when every receiver resumes a partial file
+  std::uint32_t round_ = 0;         // resend rounds of the current control message
+  proto::BlockBitmap pass_blocks_;  // blocks of the running pass (immutable while running)
+  proto::BlockBitmap next_blocks_;  // NAKs gathered for the next pass
   TimeNs timer_ = proto::kNever;
   DurationNs grtt_ns_;
   bool grtt_measured_ = false;

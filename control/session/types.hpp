@@ -38,7 +38,7 @@ enum class FileOutcome : std::uint8_t {
 
 using proto::DataCompletion;
 using proto::DataJob;
-using proto::RxEvent;
 using proto::RxCommand;
+using proto::RxEvent;
 
 }  // namespace volley::session

@@ -31,7 +31,8 @@ void ReceiverPipeline::apply(const proto::RxCommand& cmd) {
       break;
     case K::file_close:
       blocks_.close(cmd.group_id, cmd.file_id);
-      emit({.kind = proto::RxEvent::Kind::file_closed, .group_id = cmd.group_id,
+      emit({.kind = proto::RxEvent::Kind::file_closed,
+            .group_id = cmd.group_id,
             .file_id = cmd.file_id});
       break;
   }

@@ -17,11 +17,11 @@ namespace volley::engine {
 
 struct RxPipelineStats {
   std::uint64_t datagrams = 0;
-  std::uint64_t bad_header = 0;    // not a UFTP packet / undecodable
-  std::uint64_t no_key = 0;        // ENCRYPTED for a group we hold no key for
-  std::uint64_t auth_failed = 0;   // tag check failed (corrupted or forged)
+  std::uint64_t bad_header = 0;   // not a UFTP packet / undecodable
+  std::uint64_t no_key = 0;       // ENCRYPTED for a group we hold no key for
+  std::uint64_t auth_failed = 0;  // tag check failed (corrupted or forged)
   std::uint64_t plaintext_in_encrypted = 0;
-  std::uint64_t misordered = 0;    // more than max_misorder behind the highest seq seen
+  std::uint64_t misordered = 0;  // more than max_misorder behind the highest seq seen
   std::uint64_t bad_fileseg = 0;
   std::uint64_t event_overflow = 0;
 };

@@ -5,8 +5,8 @@ namespace volley::proto {
 void BlockReceiver::open(const RxCommand& f) {
   close(f.group_id, f.file_id);
   auto* bm = static_cast<BlockBitmap*>(f.received);
-  slots_.push_back({f.group_id, f.file_id, f.handle, f.layout, bm, -1,
-                    f.layout.blocks() - bm->count(), false});
+  slots_.push_back(
+      {f.group_id, f.file_id, f.handle, f.layout, bm, -1, f.layout.blocks() - bm->count(), false});
 }
 
 void BlockReceiver::close(std::uint32_t group_id, std::uint16_t file_id) noexcept {

@@ -8,10 +8,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "dataplane/proto/jobs.hpp"
-#include "dataplane/wire/messages.hpp"
 #include "dataplane/proto/block_bitmap.hpp"
 #include "dataplane/proto/file_store.hpp"
+#include "dataplane/proto/jobs.hpp"
+#include "dataplane/wire/messages.hpp"
 
 namespace volley::proto {
 

@@ -5,8 +5,11 @@
 namespace volley::proto {
 
 BlockSender::BlockSender(BlockSenderConfig cfg, FileSource& src)
-    : cfg_(cfg), src_(src), pacer_(cfg.rate_bytes_per_s, cfg.burst_bytes),
-      block_(wire::kMaxBlockSize), iv_ctr_(cfg.iv_base) {}
+    : cfg_(cfg),
+      src_(src),
+      pacer_(cfg.rate_bytes_per_s, cfg.burst_bytes),
+      block_(wire::kMaxBlockSize),
+      iv_ctr_(cfg.iv_base) {}
 
 void BlockSender::start(const DataJob& job, TimeNs now) noexcept {
   job_ = job;

@@ -8,10 +8,10 @@
 #include <optional>
 #include <vector>
 
-#include "dataplane/proto/jobs.hpp"
 #include "crypto/aead.hpp"
 #include "dataplane/proto/block_bitmap.hpp"
 #include "dataplane/proto/file_source.hpp"
+#include "dataplane/proto/jobs.hpp"
 #include "dataplane/proto/pacer.hpp"
 
 namespace volley::proto {
@@ -42,7 +42,8 @@ class BlockSender {
   [[nodiscard]] bool ready(TimeNs now) const noexcept { return busy_ && next_deadline() <= now; }
   // Build the next FILESEG into `out` stamped with `seq`; returns its length, or 0 when not
   // ready. A finished job leaves a completion for poll_completion().
-  [[nodiscard]] std::size_t poll_transmit(wire::MutBytes out, TimeNs now, std::uint16_t seq) noexcept;
+  [[nodiscard]] std::size_t poll_transmit(wire::MutBytes out, TimeNs now,
+                                          std::uint16_t seq) noexcept;
   [[nodiscard]] std::optional<DataCompletion> poll_completion() noexcept;
 
   [[nodiscard]] std::uint64_t packets_sent() const noexcept { return packets_; }

@@ -21,7 +21,8 @@ template <typename M>
   if (aead == nullptr) return wire::encode_packet(h, m, out);
   const std::size_t tag = aead->tag_len();
   if (out.size() < kEncAadLen + tag) return Errc::no_space;
-  auto body = wire::encode_body(h.version, m, out.subspan(kEncAadLen, out.size() - kEncAadLen - tag));
+  auto body =
+      wire::encode_body(h.version, m, out.subspan(kEncAadLen, out.size() - kEncAadLen - tag));
   if (!body) return body.error();
   h.func = wire::MsgType::encrypted;
   wire::Writer w(out.first(kEncAadLen));
@@ -79,4 +80,4 @@ struct Opened {
   return o;
 }
 
-}  // namespace volley::session
+}  // namespace volley::proto

@@ -37,8 +37,9 @@ struct RxCommand {
   std::uint16_t file_id = 0;
   std::uint32_t handle = 0;   // file_open: FileStore handle
   wire::FileLayout layout{};  // file_open
-  void* received = nullptr;   // file_open: proto::BlockBitmap*, owned by control, written by the dataplane
-  void* aead = nullptr;       // group_add: crypto::Aead* for the group (nullptr = plaintext)
+  void* received =
+      nullptr;  // file_open: proto::BlockBitmap*, owned by control, written by the dataplane
+  void* aead = nullptr;  // group_add: crypto::Aead* for the group (nullptr = plaintext)
 };
 // Dataplane → receiver control.
 struct RxEvent {

@@ -118,7 +118,8 @@ class Writer {
     if (reserve(8)) store_be64(&b_[pos_], v), pos_ += 8;
   }
   void bytes(Bytes v) noexcept {
-    if (reserve(v.size()) && !v.empty()) std::memcpy(&b_[pos_], v.data(), v.size()), pos_ += v.size();
+    if (reserve(v.size()) && !v.empty())
+      std::memcpy(&b_[pos_], v.data(), v.size()), pos_ += v.size();
   }
   void zeros(std::size_t n) noexcept {
     if (reserve(n)) std::memset(&b_[pos_], 0, n), pos_ += n;

@@ -203,8 +203,8 @@ struct FileInfo {
   static constexpr MsgType kType = MsgType::fileinfo;
   std::uint16_t file_id = 0;
   FileType ftype = FileType::regular;
-  std::uint64_t size = 0;      // 48 bits on the wire
-  std::uint64_t mtime_s = 0;   // v4: 32 bits; v5: 48 bits
+  std::uint64_t size = 0;     // 48 bits on the wire
+  std::uint64_t mtime_s = 0;  // v4: 32 bits; v5: 48 bits
   std::uint64_t timestamp_us = 0;
   std::string_view name;  // decoded: without the NUL padding
   std::string_view link;  // symlink target

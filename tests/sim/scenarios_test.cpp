@@ -5,9 +5,9 @@
 // one with VOLLEY_SIM_SEED=<seed>.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <memory>
 #include <set>
 #include <string>
@@ -156,7 +156,8 @@ TEST_P(SimScenario, DeliversAsExpected) {
     rx.back()->attach(net.add_host(ip, rx.back().get(), up, down));
     for (const auto& p : sc.preload) {
       auto& st = rx.back()->store();
-      auto b = st.begin({.name = p.name, .size = p.size, .mtime_s = p.mtime_s, .blocksize = sc.blocksize});
+      auto b = st.begin(
+          {.name = p.name, .size = p.size, .mtime_s = p.mtime_s, .blocksize = sc.blocksize});
       ASSERT_TRUE(b.ok());
       auto old = make_bytes(p.size, 999);
       ASSERT_TRUE(st.write(b->handle, 0, old).ok());
@@ -244,8 +245,9 @@ TEST_P(SimScenario, DeliversAsExpected) {
         EXPECT_TRUE(e->bytes != src->content(i));
         continue;
       }
-      const bool deleted_later = std::any_of(sc.files.begin() + static_cast<std::ptrdiff_t>(i) + 1, sc.files.end(),
-                                             [&](const FileSpec& g) { return g.type == FileType::del && g.name == f.name; });
+      const bool deleted_later = std::any_of(
+          sc.files.begin() + static_cast<std::ptrdiff_t>(i) + 1, sc.files.end(),
+          [&](const FileSpec& g) { return g.type == FileType::del && g.name == f.name; });
       if (f.type == FileType::del || deleted_later) {
         EXPECT_EQ(e, nullptr);
         continue;
@@ -265,10 +267,10 @@ TEST_P(SimScenario, DeliversAsExpected) {
     }
     EXPECT_EQ(store.temp_count(), 0u);
   }
-  const bool expect_all =
-      sc.kill_receiver < 0 && sc.extra_members.empty() &&
-      std::none_of(sc.files.begin(), sc.files.end(),
-                   [](const FileSpec& f) { return f.expect == FileOutcome::rejected; });
+  const bool expect_all = sc.kill_receiver < 0 && sc.extra_members.empty() &&
+                          std::none_of(sc.files.begin(), sc.files.end(), [](const FileSpec& f) {
+                            return f.expect == FileOutcome::rejected;
+                          });
   EXPECT_EQ(sender.session().all_succeeded(), expect_all);
   EXPECT_EQ(sender.session().unanswered_members(), sc.extra_members);
 }

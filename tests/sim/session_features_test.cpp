@@ -24,7 +24,8 @@ std::vector<std::uint8_t> pattern(std::size_t n) {
 // One network with persistent receivers; sessions run one after another over it, each with a
 // new SenderNode behind the same sender host.
 struct Bed : Node {
-  void on_datagram(const Addr& a, const Addr& b, std::span<const std::uint8_t> p, TimeNs now) override {
+  void on_datagram(const Addr& a, const Addr& b, std::span<const std::uint8_t> p,
+                   TimeNs now) override {
     active->on_datagram(a, b, p, now);
   }
   [[nodiscard]] TimeNs next_deadline() const override {
@@ -49,7 +50,8 @@ struct Bed : Node {
     cfg.server_id = 0x0a630001;
     cfg.wall_offset_us = kWallEpochUs;
     cfg.grtt_init_ns = 200 * kMs;
-    senders.push_back(std::make_unique<SenderNode>(net, kSenderIp, kPub, kPriv, cfg, src, 12'500'000));
+    senders.push_back(
+        std::make_unique<SenderNode>(net, kSenderIp, kPub, kPriv, cfg, src, 12'500'000));
     auto& s = *senders.back();
     if (senders.size() == 1) {
       LinkParams fast{.rate_bps = 10'000'000'000ULL};
@@ -59,9 +61,11 @@ struct Bed : Node {
     s.start(net.now());
     active = &s;
     net.refresh_timer(sender_host);
-    auto res = net.run_until([&] { return s.session().finished(); }, net.now() + 120 * kSec, 50'000'000);
+    auto res =
+        net.run_until([&] { return s.session().finished(); }, net.now() + 120 * kSec, 50'000'000);
     EXPECT_TRUE(s.session().finished()) << to_string(res.reason);
-    (void)net.run_until([] { return false; }, net.now() + 30 * kSec, 50'000'000);  // receivers settle
+    (void)net.run_until([] { return false; }, net.now() + 30 * kSec,
+                        50'000'000);  // receivers settle
     return s;
   }
   Network net;
