@@ -527,7 +527,7 @@ void Receiver::on_deadline(TimeNs now) {
       if (now >= s.reg_next) {
         outq_.push_back({.group_id = s.group_id,
                          .type = wire::MsgType::register_,
-                         .ts_echo_us = s.announce_ts_us + static_cast<std::uint64_t>(0)});
+                         .ts_echo_us = s.announce_ts_us});
         s.reg_next = now + floor(5 * s.grtt_ns);
       }
     }

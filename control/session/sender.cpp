@@ -151,7 +151,7 @@ void SenderSession::start(TimeNs now) {
 void SenderSession::send_announce(TimeNs now) {
   Outgoing o{.type = wire::MsgType::announce, .ids = never_registered_};
   queue(std::move(o));
-  ++round_;
+  ++announce_rounds_;
   ++stats_.announces;
   set_timer(now + 3 * grtt_ns_);
 }
@@ -194,7 +194,6 @@ void SenderSession::start_file(std::size_t entry, TimeNs now) {
     layout_ = *l;
   }
   pass_ = 0;
-  round_ = 0;
   job_running_ = false;
   full_first_pass_ = true;
   next_blocks_ = proto::BlockBitmap(layout_.blocks());
@@ -217,7 +216,6 @@ void SenderSession::send_fileinfo(TimeNs now) {
     return;
   }
   queue({.type = wire::MsgType::fileinfo, .ids = std::move(ids), .file_id = current_file_id()});
-  ++round_;
   set_timer(now + 3 * grtt_ns_);
 }
 
@@ -358,7 +356,6 @@ void SenderSession::start_session_end(TimeNs now) {
     answered_[i] = false;
     silent_[i] = 0;
   }
-  round_ = 0;
   send_session_done(now);
 }
 
@@ -369,7 +366,6 @@ void SenderSession::send_session_done(TimeNs now) {
     return;
   }
   queue({.type = wire::MsgType::done, .ids = std::move(ids), .file_id = 0, .section = 0});
-  ++round_;
   set_timer(now + 3 * grtt_ns_);
 }
 
@@ -566,7 +562,8 @@ void SenderSession::on_deadline(TimeNs now) {
   timer_ = proto::kNever;
   switch (phase_) {
     case Phase::announce:
-      if ((!cfg_.closed_group.empty() && never_registered_.empty()) || round_ >= cfg_.robust) {
+      if ((!cfg_.closed_group.empty() && never_registered_.empty()) ||
+          announce_rounds_ >= cfg_.robust) {
         end_announce(now);
       } else {
         send_announce(now);
@@ -612,7 +609,6 @@ void SenderSession::on_deadline(TimeNs now) {
                                                  : "some receivers did not get every file"});
       break;
     case Phase::idle:
-    case Phase::done_wait:
     case Phase::finished:
       break;
   }

@@ -116,16 +116,7 @@ class SenderSession {
   }
 
  private:
-  enum class Phase : std::uint8_t {
-    idle,
-    announce,
-    fileinfo,
-    data,
-    done_wait,
-    session_end,
-    linger,
-    finished
-  };
+  enum class Phase : std::uint8_t { idle, announce, fileinfo, data, session_end, linger, finished };
   struct Outgoing {
     wire::MsgType type;
     std::vector<std::uint32_t> ids;
@@ -186,10 +177,10 @@ class SenderSession {
   std::size_t entry_ = 0;
   wire::FileLayout layout_{};
   std::uint32_t pass_ = 0;
-  bool full_first_pass_ = true;     // false when every receiver resumes a partial file
-  std::uint32_t round_ = 0;         // resend rounds of the current control message
-  proto::BlockBitmap pass_blocks_;  // blocks of the running pass (immutable while running)
-  proto::BlockBitmap next_blocks_;  // NAKs gathered for the next pass
+  bool full_first_pass_ = true;        // false when every receiver resumes a partial file
+  std::uint32_t announce_rounds_ = 0;  // ANNOUNCE rounds sent so far
+  proto::BlockBitmap pass_blocks_;     // blocks of the running pass (immutable while running)
+  proto::BlockBitmap next_blocks_;     // NAKs gathered for the next pass
   TimeNs timer_ = proto::kNever;
   DurationNs grtt_ns_;
   bool grtt_measured_ = false;
