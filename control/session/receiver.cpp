@@ -127,8 +127,11 @@ void Receiver::handle_announce(const PeerAddr& from, const wire::Header& h, cons
     Session& s = *it->second;
     if (h.src_id != s.server_id) return;
     s.last_activity = now;
-    // A closed group lists who has not registered yet: our REGISTER was lost.
-    if (s.phase == Session::Phase::registering && listed(a.ids)) {
+    // Still registering when the sender announces again: our REGISTER (or its REG_CONF) was
+    // lost. An open group's ANNOUNCE lists nobody; a closed group's lists who is still missing.
+    // Answering each round matters because the announce phase can end before our own 1 s
+    // retransmit floor comes round.
+    if (s.phase == Session::Phase::registering && (a.ids.empty() || listed(a.ids))) {
       s.announce_ts_us = a.timestamp_us;
       outq_.push_back(
           {.group_id = s.group_id, .type = wire::MsgType::register_, .ts_echo_us = a.timestamp_us});

@@ -15,11 +15,7 @@ using proto::DurationNs;
 using proto::TimeNs;
 
 // Network address of a peer as the I/O layer reports it.
-struct PeerAddr {
-  wire::IpAddr ip;
-  std::uint16_t port = 0;
-  friend bool operator==(const PeerAddr&, const PeerAddr&) = default;
-};
+using PeerAddr = wire::Endpoint;
 
 // Where a sender's packet goes. In unicast mode both groups mean the one receiver.
 enum class SendTo : std::uint8_t { public_group, private_group };

@@ -131,6 +131,13 @@ struct IpAddr {
   friend bool operator==(const IpAddr&, const IpAddr&) = default;
 };
 
+// A UDP endpoint: address and port (host order), as sockets and sessions see a peer.
+struct Endpoint {
+  IpAddr ip;
+  std::uint16_t port = 0;
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
 // ---- header extensions ----
 struct EncInfo {  // EXT_ENC_INFO (1)
   std::uint8_t flags = 0;

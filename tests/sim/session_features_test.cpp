@@ -164,5 +164,61 @@ TEST(SessionFeatures, QuitOnErrorAbortsEveryone) {
   EXPECT_EQ(bed.rx[1]->store().find("f.bin"), nullptr);
 }
 
+// Two head-ends run sessions to the same three receivers at once, both ways lossy: each
+// receiver keeps the sessions apart (own groups, own timers) and both deliver everything.
+TEST(SessionFeatures, ConcurrentSessionsShareReceivers) {
+  Network net(sim_seed(44));
+  std::vector<std::unique_ptr<ReceiverNode>> rx;
+  for (std::uint8_t r = 0; r < 3; ++r) {
+    session::ReceiverConfig rc;
+    rc.client_id = 200u + r;
+    rc.wall_offset_us = kWallEpochUs;
+    const std::uint32_t ip = ipv4(10, 99, 1, static_cast<std::uint8_t>(1 + r));
+    rx.push_back(std::make_unique<ReceiverNode>(net, ip, kPub, rc));
+    LinkParams lossy{.delay_ns = kMs, .rate_bps = 1'000'000'000ULL, .loss = 0.05};
+    rx.back()->attach(net.add_host(ip, rx.back().get(), lossy, lossy));
+  }
+  struct Head {
+    std::uint32_t ip, priv, group;
+    std::vector<std::uint8_t> content;
+    std::string name;
+  };
+  const Head heads[2] = {
+      {kSenderIp, kPriv, 0x55555555, pattern(250'000), "a.bin"},
+      {ipv4(10, 99, 0, 2), ipv4(230, 5, 5, 2), 0x66666666, pattern(180'000), "b.bin"}};
+  std::vector<std::unique_ptr<SenderNode>> senders;
+  for (const auto& h : heads) {
+    auto src = std::make_shared<io::MemFileSource>();
+    src->add({.name = h.name}, h.content);
+    session::SenderConfig cfg;
+    cfg.server_id = h.ip;
+    cfg.group_id = h.group;
+    cfg.wall_offset_us = kWallEpochUs;
+    cfg.grtt_init_ns = 200 * kMs;
+    senders.push_back(std::make_unique<SenderNode>(net, h.ip, kPub, h.priv, cfg, src, 6'000'000));
+    LinkParams fast{.rate_bps = 10'000'000'000ULL};
+    senders.back()->attach(net.add_host(h.ip, senders.back().get(), fast, fast));
+    senders.back()->start(net.now());
+  }
+  auto res = net.run_until(
+      [&] { return senders[0]->session().finished() && senders[1]->session().finished(); },
+      net.now() + 120 * kSec, 50'000'000);
+  ASSERT_TRUE(senders[0]->session().finished() && senders[1]->session().finished())
+      << to_string(res.reason) << seed_note(net.seed());
+  (void)net.run_until([] { return false; }, net.now() + 30 * kSec, 50'000'000);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(senders[i]->session().all_succeeded()) << "sender " << i << seed_note(net.seed());
+    for (auto& r : rx) {
+      const auto* e = r->store().find(heads[i].name);
+      ASSERT_NE(e, nullptr) << heads[i].name << seed_note(net.seed());
+      EXPECT_TRUE(e->bytes == heads[i].content);
+    }
+  }
+  for (auto& r : rx) {
+    EXPECT_EQ(r->sessions_finished(true), 2) << seed_note(net.seed());
+    EXPECT_EQ(r->control().active_sessions(), 0u);
+  }
+}
+
 }  // namespace
 }  // namespace volley::sim
