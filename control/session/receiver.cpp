@@ -448,6 +448,10 @@ void Receiver::on_rx_event(const RxEvent& ev, TimeNs now) {
     std::erase_if(graveyard_, [&](const auto& s) { return s->group_id == ev.group_id; });
     return;
   }
+  if (ev.kind == RxEvent::Kind::activity) {
+    on_activity(ev.group_id, now);
+    return;
+  }
   auto it = sessions_.find(ev.group_id);
   if (it == sessions_.end()) return;
   Session& s = *it->second;
@@ -486,6 +490,12 @@ void Receiver::on_rx_event(const RxEvent& ev, TimeNs now) {
       break;
     default:
       break;
+  }
+}
+
+void Receiver::shutdown(std::string why) {
+  for (auto& [g, sp] : sessions_) {
+    outq_.push_back({.group_id = g, .type = wire::MsgType::abort, .text = why});
   }
 }
 
@@ -586,7 +596,8 @@ std::optional<Receiver::Out> Receiver::poll_transmit(wire::MutBytes out, TimeNs 
     outq_.pop_front();
     auto it = sessions_.find(o.group_id);
     if (it == sessions_.end()) continue;
-    Session& s = *it->second;
+    Session& s = *it->second;  // stays alive (in graveyard_) if an ABORT finishes it below
+    const PeerAddr server = s.server;
     wire::Header h;
     h.version = s.version;
     h.seq = seq_++;
@@ -628,12 +639,17 @@ std::optional<Receiver::Out> Receiver::poll_transmit(wire::MutBytes out, TimeNs 
         n = proto::build_packet(h, wire::Complete{.file_id = o.file_id, .status = o.status}, out,
                                 aead, iv_ctr_);
         break;
+      case wire::MsgType::abort:
+        n = proto::build_packet(h, wire::Abort{.host = cfg_.client_id, .text = o.text}, out,
+                                aead, iv_ctr_);
+        finish(s, false, std::move(o.text));  // the session ends once its ABORT is built
+        break;
       default:
         break;
     }
     (void)now;
     if (!n) continue;
-    return Out{s.server, *n};
+    return Out{server, *n};
   }
   return std::nullopt;
 }

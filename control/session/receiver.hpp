@@ -76,6 +76,9 @@ class Receiver {
   [[nodiscard]] TimeNs next_deadline() const noexcept;
   void on_deadline(TimeNs now);
   [[nodiscard]] std::optional<ReceiverEvent> poll_event();
+  // Leaves every session (the daemon is stopping): each server gets ABORT with `why` as the
+  // packets are polled, partial files are kept for a later resume, and each session finishes.
+  void shutdown(std::string why);
 
   [[nodiscard]] std::size_t active_sessions() const noexcept { return sessions_.size(); }
   [[nodiscard]] const ReceiverStats& stats() const noexcept { return stats_; }

@@ -384,21 +384,29 @@ void SenderSession::drop_client(std::size_t idx, ClientState why, std::string re
                      .client = c.id,
                      .file_id = current_file_id(),
                      .text = std::move(reason)});
-  if (cfg_.quit_on_error && phase_ != Phase::finished) {
-    for (std::size_t i = 0; i < clients_.size(); ++i) {
-      if (active(i)) {
-        clients_[i].state = ClientState::aborted;
-        clients_[i].reason = "session quit after a receiver failed";
-        for (auto& f : clients_[i].files) {
-          if (f == FileOutcome::pending) f = FileOutcome::failed;
-        }
+  if (cfg_.quit_on_error) abort_all("session quit after a receiver failed");
+}
+
+void SenderSession::abort(std::string reason) {
+  events_.push_back({.kind = SenderEvent::Kind::client_aborted, .text = reason});
+  abort_all(std::move(reason));
+}
+
+void SenderSession::abort_all(std::string reason) {
+  if (phase_ == Phase::finished || phase_ == Phase::linger) return;
+  for (std::size_t i = 0; i < clients_.size(); ++i) {
+    if (active(i)) {
+      clients_[i].state = ClientState::aborted;
+      clients_[i].reason = reason;
+      for (auto& f : clients_[i].files) {
+        if (f == FileOutcome::pending) f = FileOutcome::failed;
       }
     }
-    queue({.type = wire::MsgType::abort, .host = 0, .text = "session aborted: a receiver failed"});
-    job_running_ = false;
-    phase_ = Phase::linger;
-    set_timer(0);  // finish on the next deadline, after the ABORT is out
   }
+  queue({.type = wire::MsgType::abort, .host = 0, .text = "session aborted: " + reason});
+  job_running_ = false;
+  phase_ = Phase::linger;
+  set_timer(0);  // finish on the next deadline, after the ABORT is out
 }
 
 void SenderSession::update_rtt(std::size_t idx, std::uint64_t ts_echo_us, TimeNs now) {
@@ -419,6 +427,9 @@ void SenderSession::update_rtt(std::size_t idx, std::uint64_t ts_echo_us, TimeNs
     grtt_ns_ = std::max(target, grtt_ns_ * 9 / 10);  // fall by at most x0.9 per update
   }
   grtt_measured_ = true;
+  // Receivers time us out by the GRTT we advertise: an announce round armed with the initial
+  // (larger) GRTT must not leave a gap longer than the new one allows.
+  if (phase_ == Phase::announce) set_timer(std::min(timer_, now + 3 * grtt_ns_));
 }
 
 // ---- input ----

@@ -101,6 +101,9 @@ class SenderSession {
   [[nodiscard]] TimeNs next_deadline() const noexcept;
   void on_deadline(TimeNs now);
   [[nodiscard]] std::optional<SenderEvent> poll_event();
+  // Ends the session now (an operator's interrupt): every receiver still in gets ABORT with
+  // `reason`, files not yet delivered count as failed.
+  void abort(std::string reason);
 
   [[nodiscard]] bool finished() const noexcept { return phase_ == Phase::finished; }
   // True when every client that registered (and every closed-group member) got every file.
@@ -146,6 +149,7 @@ class SenderSession {
   void send_session_done(TimeNs now);
   void maybe_advance(TimeNs now);
   void drop_client(std::size_t idx, ClientState why, std::string reason, bool tell);
+  void abort_all(std::string reason);
   void queue(Outgoing o);
   void update_rtt(std::size_t idx, std::uint64_t ts_echo_us, TimeNs now);
   void set_timer(TimeNs t) noexcept { timer_ = t; }

@@ -49,6 +49,7 @@ struct RxEvent {
     write_failed,      // the FileStore refused a block (disk full, I/O error)
     file_closed,       // ack of file_close: the dataplane no longer touches the bitmap
     group_removed,     // ack of group_remove
+    activity,          // the group saw traffic (at most every 10 ms): keeps the session alive
   } kind{};
   std::uint32_t group_id = 0;
   std::uint16_t file_id = 0;

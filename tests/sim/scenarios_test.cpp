@@ -391,7 +391,7 @@ std::vector<Scenario> scenarios() {
        .loss = 0.01,
        .rate_Bps = 2'500'000,
        .kill_receiver = 1,
-       .kill_at_s = 1.6,
+       .kill_at_s = 0.9,
        .time_bound_s = 60,
        .repair_bound = 0.3,
        .seed = 22});
