@@ -175,6 +175,7 @@ void Receiver::handle_announce(const PeerAddr& from, const wire::Header& h, cons
   outq_.push_back(
       {.group_id = h.group_id, .type = wire::MsgType::register_, .ts_echo_us = a.timestamp_us});
   sessions_.emplace(h.group_id, std::move(s));
+  ++groups_epoch_;
 }
 
 void Receiver::reject_file(Session& s, std::uint16_t file_id, std::string_view name,
@@ -512,6 +513,7 @@ void Receiver::finish(Session& s, bool ok, std::string why) {
   ok ? ++stats_.sessions_ok : ++stats_.sessions_failed;
   commands_.push_back({.kind = RxCommand::Kind::group_remove, .group_id = s.group_id});
   finished_[s.group_id] = s.last_activity + floor(8 * s.robust * s.grtt_ns);
+  ++groups_epoch_;
   auto node = sessions_.extract(s.group_id);
   graveyard_.push_back(std::move(node.mapped()));
 }
@@ -640,8 +642,8 @@ std::optional<Receiver::Out> Receiver::poll_transmit(wire::MutBytes out, TimeNs 
                                 aead, iv_ctr_);
         break;
       case wire::MsgType::abort:
-        n = proto::build_packet(h, wire::Abort{.host = cfg_.client_id, .text = o.text}, out,
-                                aead, iv_ctr_);
+        n = proto::build_packet(h, wire::Abort{.host = cfg_.client_id, .text = o.text}, out, aead,
+                                iv_ctr_);
         finish(s, false, std::move(o.text));  // the session ends once its ABORT is built
         break;
       default:

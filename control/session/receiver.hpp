@@ -84,6 +84,8 @@ class Receiver {
   [[nodiscard]] const ReceiverStats& stats() const noexcept { return stats_; }
   // Multicast groups the I/O layer should be joined to (private addresses of live sessions).
   [[nodiscard]] std::vector<wire::IpAddr> joined_groups() const;
+  // Changes whenever joined_groups() may have changed (a session was created or ended).
+  [[nodiscard]] std::uint64_t groups_epoch() const noexcept { return groups_epoch_; }
 
  private:
   struct Session;
@@ -124,6 +126,7 @@ class Receiver {
   std::vector<std::uint8_t> status_scratch_;
   std::uint64_t iv_ctr_ = 0;
   std::uint16_t seq_ = 0;
+  std::uint64_t groups_epoch_ = 0;
   ReceiverStats stats_;
 };
 

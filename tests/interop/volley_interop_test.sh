@@ -12,8 +12,7 @@
 # UFTP4 (when dumpcap and tshark exist).
 # Exit 77 (skip) when the volley binary is not built, when not root, or tools are missing.
 #
-# VOLLEY (default build/apps/volley, relative to the working directory) is the binary; when
-# it names a directory (CMake's binary dir for apps/volley), VOLLEY/volley is used.
+# VOLLEY (default build/bin/volley, relative to the working directory) is the binary.
 # VOLLEY_LOG_LEVEL (info) is passed as --log-level. See interop_lib.sh for other knobs.
 set -euo pipefail
 
@@ -33,10 +32,7 @@ LOSS=${2:-0}
 [[ "$MODE" == volley-to-uftpd || "$MODE" == uftp-to-volley ]] || usage
 [[ "$LOSS" =~ ^[0-9]+$ ]] || usage
 
-VOLLEY=${VOLLEY:-build/apps/volley}
-if [[ -d "$VOLLEY" ]]; then
-  VOLLEY=$VOLLEY/volley
-fi
+VOLLEY=${VOLLEY:-build/bin/volley}
 if [[ ! -f "$VOLLEY" || ! -x "$VOLLEY" ]]; then
   il_skip "volley binary not built ($VOLLEY)"
 fi

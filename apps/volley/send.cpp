@@ -1,0 +1,440 @@
+// volley send: one session pushing files and directories to the receivers.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "apps/volley/commands.hpp"
+#include "apps/volley/common.hpp"
+#include "control/session/sender.hpp"
+#include "dataplane/engine/clock.hpp"
+#include "dataplane/engine/send_engine.hpp"
+#include "dataplane/io/posix_file_source.hpp"
+#include "dataplane/io/udp_socket.hpp"
+#include "dataplane/wire/quant.hpp"
+
+namespace volley::app {
+namespace {
+
+struct SendOptions {
+  std::vector<std::string> paths;
+  std::string file_list;
+  std::string pub = "230.4.4.1";
+  std::string priv = "230.5.5.x";
+  std::uint16_t port = 1044;
+  std::uint16_t source_port = 0;
+  std::string interface;
+  std::string rate = "1G";
+  std::uint32_t blocksize = 1300;
+  std::string hosts;
+  int protocol = 5;
+  std::uint32_t robust = 20;
+  std::string grtt = "0.5:0.01:15";
+  std::uint32_t max_passes = 65535;
+  std::uint32_t max_nak_pct = 100;
+  std::uint32_t max_nak_count = 1;
+  bool quit_on_error = false;
+  bool sync = false;
+  bool sync_preview = false;
+  int ttl = 1;
+  int dscp = 0;
+  std::string server_id;
+  std::string buffer = "32M";
+  std::string status_file;
+  std::string log_level = "info";
+  std::string log_file;
+  bool quiet = false;
+};
+
+constexpr const char* kSendHelp =
+    "Push files and directories to every receiver listening on the public address.\n\n"
+    "Each PATH is sent under its last component; directories are sent whole (recursively),\n"
+    "symlinks as links. Receivers store files under their destination directory, each one\n"
+    "appearing only once it is complete.\n\n"
+    "Examples:\n"
+    "  volley send -R 800M /srv/images/disk.img\n"
+    "      multicast to every receiver that answers on 230.4.4.1, port 1044, at 800 Mbit/s\n"
+    "  volley send -H 0x0a630b01,10.99.11.2 -b 8800 -R 9G --status-file run.jsonl dataset/\n"
+    "      closed group of two receivers, jumbo blocks, per-receiver results as JSON lines\n"
+    "  volley send -M 10.99.1.11 --protocol 4 report.pdf\n"
+    "      unicast to one receiver (a stock uftpd 4.x speaks protocol 4)\n\n"
+    "Exit status: 0 every receiver got every file; 1 some receiver did not (or none answered);\n"
+    "2 bad command line; 3 could not start (socket, files); 130 interrupted.";
+
+// "230.5.5.x": each 'x' component after the first becomes a random byte, as uftp does.
+std::optional<wire::IpAddr> parse_group(std::string text, std::string* why) {
+  if (text.find(':') == std::string::npos) {
+    std::size_t pos = 0;
+    for (int part = 0; part < 4; ++part) {
+      const auto dot = text.find('.', pos);
+      const auto len = (dot == std::string::npos ? text.size() : dot) - pos;
+      if (part > 0 && text.compare(pos, len, "x") == 0) {
+        text.replace(pos, len, std::to_string(1 + random_u32() % 254));
+      }
+      if (dot == std::string::npos) break;
+      pos = text.find('.', pos) + 1;
+    }
+  }
+  auto ip = io::parse_ip(text);
+  if (!ip) {
+    *why = fmt::format("'{}' is not an IPv4 or IPv6 address", text);
+    return std::nullopt;
+  }
+  return *ip;
+}
+
+bool parse_grtt(const std::string& text, session::SenderConfig& cfg, std::string* why) {
+  double v[3] = {0.5, 0.01, 15};
+  std::size_t pos = 0;
+  int n = 0;
+  for (; n < 3 && pos <= text.size(); ++n) {
+    const auto colon = text.find(':', pos);
+    const std::string part = text.substr(pos, colon == std::string::npos ? colon : colon - pos);
+    try {
+      std::size_t used = 0;
+      v[n] = std::stod(part, &used);
+      if (used != part.size() || !(v[n] > 0)) throw std::invalid_argument(part);
+    } catch (const std::exception&) {
+      *why = fmt::format("--grtt '{}': expected INIT[:MIN:MAX] in seconds, e.g. 0.5:0.01:15", text);
+      return false;
+    }
+    if (colon == std::string::npos) break;
+    pos = colon + 1;
+  }
+  if (n == 1 || !(v[1] <= v[0] && v[0] <= v[2])) {
+    *why =
+        fmt::format("--grtt '{}': give INIT alone or INIT:MIN:MAX with MIN <= INIT <= MAX", text);
+    return false;
+  }
+  auto ns = [](double s) { return static_cast<proto::DurationNs>(s * 1e9); };
+  cfg.grtt_init_ns = ns(v[0]);
+  cfg.grtt_min_ns = ns(v[1]);
+  cfg.grtt_max_ns = ns(v[2]);
+  return true;
+}
+
+std::vector<std::string> read_file_list(const std::string& path, std::string* why) {
+  std::vector<std::string> out;
+  std::ifstream f(path == "-" ? "/dev/stdin" : path);
+  if (!f) {
+    *why = fmt::format("cannot read file list {}", path);
+    return out;
+  }
+  for (std::string line; std::getline(f, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+int run_send(SendOptions o) {
+  std::string why;
+  if (!setup_logging(o.log_level, o.log_file, o.quiet, &why)) {
+    std::fprintf(stderr, "volley send: %s\n", why.c_str());
+    return kExitUsage;
+  }
+  auto usage = [](const std::string& msg) {
+    spdlog::error("{}", msg);
+    return kExitUsage;
+  };
+  auto rate = parse_rate(o.rate);
+  if (!rate) return usage(fmt::format("--rate '{}': expected e.g. 800M, 10G or max", o.rate));
+  auto buffer = parse_size(o.buffer);
+  if (!buffer || *buffer > (1u << 30)) return usage("--buffer: expected bytes such as 32M");
+  session::SenderConfig cfg;
+  cfg.version = o.protocol == 4 ? wire::Version::v4 : wire::Version::v5;
+  cfg.blocksize = static_cast<std::uint16_t>(o.blocksize);
+  cfg.robust = static_cast<std::uint8_t>(o.robust);
+  if (!parse_grtt(o.grtt, cfg, &why)) return usage(why);
+  cfg.max_passes = o.max_passes;
+  cfg.max_nak_pct = o.max_nak_pct;
+  cfg.max_nak_count = o.max_nak_count;
+  cfg.quit_on_error = o.quit_on_error;
+  cfg.sync = o.sync || o.sync_preview;
+  cfg.sync_preview = o.sync_preview;
+  if (!o.hosts.empty()) {
+    auto ids = parse_id_list(o.hosts, &why);
+    if (!ids) return usage("--hosts: " + why);
+    cfg.closed_group = *ids;
+  }
+  if (!o.server_id.empty()) {
+    auto id = parse_id(o.server_id);
+    if (!id) return usage(fmt::format("--server-id '{}' is not an ID", o.server_id));
+    cfg.server_id = *id;
+  } else {
+    cfg.server_id = default_id(o.interface);
+  }
+  auto pub = parse_group(o.pub, &why);
+  if (!pub) return usage("--public: " + why);
+  const bool unicast = !io::is_multicast(*pub);
+  std::optional<wire::IpAddr> priv = *pub;
+  if (!unicast) {
+    priv = parse_group(o.priv, &why);
+    if (!priv) return usage("--private: " + why);
+    if (!io::is_multicast(*priv)) return usage("--private must be a multicast address");
+    if (priv->v6 != pub->v6) return usage("--public and --private must be the same family");
+    cfg.pub_addr = *pub;
+    cfg.priv_addr = *priv;
+  } else {
+    cfg.pub_addr = wire::IpAddr{.v6 = pub->v6};  // UFTP: zero addresses mean unicast
+    cfg.priv_addr = cfg.pub_addr;
+  }
+
+  if (!o.file_list.empty()) {
+    auto more = read_file_list(o.file_list, &why);
+    if (!why.empty()) return usage(why);
+    o.paths.insert(o.paths.end(), more.begin(), more.end());
+  }
+  if (o.paths.empty()) return usage("nothing to send: name files or directories, or --file-list");
+  auto src = io::PosixFileSource::scan(o.paths, &why);
+  if (!src) {
+    spdlog::error("{}", why);
+    return kExitSetup;
+  }
+  for (const auto& s : (*src)->skipped()) spdlog::warn("skipping {}: {}", s.path, s.why);
+  if ((*src)->entries().size() > 65535) {
+    spdlog::error("{} entries: a session carries at most 65535", (*src)->entries().size());
+    return kExitSetup;
+  }
+
+  io::UdpConfig ucfg;
+  ucfg.bind_ip = wire::IpAddr{.v6 = pub->v6};
+  ucfg.port = o.source_port;
+  ucfg.interface = o.interface;
+  ucfg.ttl = o.ttl;
+  ucfg.dscp = o.dscp;
+  ucfg.sndbuf = static_cast<int>(*buffer);
+  ucfg.rcvbuf = static_cast<int>(std::min<std::uint64_t>(*buffer, 8u << 20));
+  auto sock = io::UdpSocket::open(ucfg, why);
+  if (!sock) {
+    spdlog::error("{}", why);
+    return kExitSetup;
+  }
+  for (const auto& w : (*sock)->warnings()) spdlog::warn("{}", w);
+
+  cfg.group_id = random_u32() | 1;
+  cfg.wall_offset_us = engine::wall_offset_us();
+  const auto& entries = (*src)->entries();
+  engine::SendEngineConfig ecfg;
+  ecfg.public_dest = {*pub, o.port};
+  ecfg.private_dest = {*priv, o.port};
+  ecfg.block = {.version = cfg.version,
+                .server_id = cfg.server_id,
+                .group_id = cfg.group_id,
+                .group_inst = cfg.group_inst,
+                .rate_bytes_per_s = *rate,
+                .burst_bytes = std::clamp<std::uint64_t>(*rate / 1000, 64 * 1024, 1 << 20)};
+  session::SenderSession session(cfg, entries);
+  engine::SendEngine eng(session, **src, **sock, ecfg);
+  StatusFile status;
+  if (!status.open(o.status_file, &why)) {
+    spdlog::error("{}", why);
+    return kExitSetup;
+  }
+
+  const std::uint64_t total = (*src)->total_bytes();
+  spdlog::info("session {} from {} to {}{}: {} entries, {}, block {} bytes, rate {}, protocol {}",
+               format_id(cfg.group_id), format_id(cfg.server_id),
+               io::format_endpoint(ecfg.public_dest), unicast ? " (unicast)" : "", entries.size(),
+               human_bytes(static_cast<double>(total)), o.blocksize,
+               *rate == 0 ? "max" : human_rate(static_cast<double>(*rate) * 8),
+               o.protocol == 4 ? "4 (0x40)" : "5 (0x50)");
+  if (!o.hosts.empty()) spdlog::info("closed group of {} receivers", cfg.closed_group.size());
+
+  ProgressLine progress(!o.quiet);
+  std::string current;
+  std::uint32_t pass = 0;
+  proto::TimeNs last_t = engine::mono_now();
+  std::uint64_t last_bytes = 0;
+  const proto::TimeNs t0 = last_t;
+  install_signal_handlers();
+  engine::SendHooks hooks;
+  hooks.interrupt = &interrupted();
+  hooks.on_event = [&](const session::SenderEvent& e) {
+    using K = session::SenderEvent::Kind;
+    progress.clear();
+    switch (e.kind) {
+      case K::client_registered:
+        spdlog::info("receiver {} registered", format_id(e.client));
+        break;
+      case K::client_lost:
+        spdlog::warn("receiver {} lost: {}", format_id(e.client), e.text);
+        break;
+      case K::client_aborted:
+        if (e.client == 0) {
+          spdlog::warn("session aborted: {}", e.text);
+        } else {
+          spdlog::warn("receiver {} aborted: {}", format_id(e.client), e.text);
+        }
+        break;
+      case K::file_started:
+        current = e.text;
+        pass = 0;
+        spdlog::info("file {}/{}: {}", e.file_id, entries.size(), e.text);
+        break;
+      case K::pass_started:
+        pass = e.pass;
+        if (e.pass > 1) spdlog::info("  pass {} (repairs)", e.pass);
+        break;
+      case K::file_finished:
+        spdlog::debug("  {} finished after {} passes", current, e.pass);
+        break;
+      case K::session_finished:
+        spdlog::info("session finished: {}", e.text);
+        break;
+    }
+  };
+  hooks.on_tick = [&](proto::TimeNs now) {
+    if (!progress.enabled()) return;
+    const std::uint64_t b = eng.data_bytes();
+    const double dt = static_cast<double>(now - last_t) / 1e9;
+    const double bps = dt > 0 ? static_cast<double>(b - last_bytes) * 8 / dt : 0;
+    last_t = now;
+    last_bytes = b;
+    std::size_t done = 0, active = 0, failed = 0;
+    for (const auto& c : session.clients()) {
+      if (c.state == session::ClientState::done)
+        ++done;
+      else if (c.state == session::ClientState::registered)
+        ++active;
+      else
+        ++failed;
+    }
+    const double pct =
+        total == 0 ? 100.0 : 100.0 * static_cast<double>(b) / static_cast<double>(total);
+    progress.show(fmt::format(
+        "{} | {:5.1f}% sent | {} | pass {} | receivers {} active, {} done, {} failed | NAKs {}",
+        current.empty() ? "announcing" : current, std::min(pct, 999.9), human_rate(bps), pass,
+        active, done, failed, session.stats().naks_received));
+  };
+  eng.run(hooks);
+  progress.clear();
+
+  const double secs = static_cast<double>(engine::mono_now() - t0) / 1e9;
+  const bool ok = session.all_succeeded() && !session.clients().empty();
+  std::size_t n_ok = 0;
+  for (const auto& c : session.clients()) {
+    const bool all = std::all_of(c.files.begin(), c.files.end(), [](session::FileOutcome f) {
+      return f == session::FileOutcome::copied || f == session::FileOutcome::overwrote ||
+             f == session::FileOutcome::skipped;
+    });
+    if (c.state == session::ClientState::done && all) ++n_ok;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      status.write({{"event", "file"},
+                    {"receiver", format_id(c.id)},
+                    {"name", entries[i].name},
+                    {"size", entries[i].size},
+                    {"outcome", std::string(session::outcome_name(c.files[i]))}});
+    }
+    status.write({{"event", "receiver"},
+                  {"id", format_id(c.id)},
+                  {"state", std::string(session::client_state_name(c.state))},
+                  {"rtt_ms", static_cast<double>(c.rtt_ns) / 1e6},
+                  {"naks", c.naks},
+                  {"reason", c.reason}});
+    if (c.state != session::ClientState::done || !all) {
+      spdlog::warn("receiver {}: {}{}", format_id(c.id), session::client_state_name(c.state),
+                   c.reason.empty() ? "" : " (" + c.reason + ")");
+    }
+  }
+  for (std::uint32_t id : session.unanswered_members()) {
+    status.write({{"event", "receiver"}, {"id", format_id(id)}, {"state", "never_registered"}});
+    spdlog::warn("receiver {} never registered", format_id(id));
+  }
+  const double gbps = secs > 0 ? static_cast<double>(total) * 8 / secs / 1e9 : 0;
+  const auto& st = session.stats();
+  status.write({{"event", "session"},
+                {"group", format_id(cfg.group_id)},
+                {"ok", ok},
+                {"receivers", session.clients().size()},
+                {"receivers_ok", n_ok},
+                {"entries", entries.size()},
+                {"bytes", total},
+                {"seconds", secs},
+                {"gbit_per_s", gbps},
+                {"data_packets", eng.data_packets()},
+                {"repair_blocks", st.repair_blocks},
+                {"passes", st.passes},
+                {"naks", st.naks_received}});
+  spdlog::info(
+      "{}: {}/{} receivers got all {} entries ({}) in {:.2f} s, {} goodput, {} packets "
+      "({} repairs)",
+      ok ? "done" : "INCOMPLETE", n_ok, session.clients().size(), entries.size(),
+      human_bytes(static_cast<double>(total)), secs, human_rate(gbps * 1e9), eng.data_packets(),
+      st.repair_blocks);
+  if (interrupted().load()) return kExitInterrupted;
+  return ok ? kExitOk : kExitIncomplete;
+}
+
+}  // namespace
+
+std::function<int()> add_send(CLI::App& app) {
+  auto o = std::make_shared<SendOptions>();
+  auto* c = app.add_subcommand("send", "push files and directories to receivers");
+  c->footer(kSendHelp);
+  c->add_option("paths", o->paths, "files and directories to send");
+  c->add_option("-i,--file-list", o->file_list,
+                "read more paths from FILE, one per line ('-': stdin)");
+  c->add_option("-M,--public", o->pub,
+                "public address: a multicast group receivers listen on, or one receiver's unicast "
+                "address (unicast mode)")
+      ->capture_default_str();
+  c->add_option("-P,--private", o->priv,
+                "private multicast group for the session; an 'x' part is random (uftp style)")
+      ->capture_default_str();
+  c->add_option("-p,--port", o->port, "receivers' UDP port")->capture_default_str();
+  c->add_option("-u,--source-port", o->source_port, "our UDP port (0: any)")->capture_default_str();
+  c->add_option("-I,--interface", o->interface,
+                "interface (name or address) for multicast and the default server ID");
+  c->add_option("-R,--rate", o->rate,
+                "send rate in bit/s with K/M/G/T (powers of 1000), counting IP/UDP/UFTP headers; "
+                "'max' = unpaced")
+      ->capture_default_str();
+  c->add_option("-b,--block-size", o->blocksize,
+                "payload bytes per packet; 8800 fits a 9000-byte MTU, 1300 fits any path")
+      ->check(CLI::Range(256, 8800))
+      ->capture_default_str();
+  c->add_option("-H,--hosts", o->hosts,
+                "closed group: receiver IDs 'ID,ID,...' or '@FILE' (hex 0x0a63010b or IPv4 form)");
+  c->add_option("--protocol", o->protocol,
+                "UFTP protocol version: 5 (0x50) or 4 (0x40, stock uftp 4.x)")
+      ->check(CLI::IsMember({4, 5}))
+      ->capture_default_str();
+  c->add_option("--robust", o->robust,
+                "robustness: resends of each control message; scales every timeout")
+      ->check(CLI::Range(10, 50))
+      ->capture_default_str();
+  c->add_option("--grtt", o->grtt, "group round-trip time INIT[:MIN:MAX] in seconds")
+      ->capture_default_str();
+  c->add_option("--max-passes", o->max_passes, "drop receivers still missing data after N passes")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  c->add_option("--max-nak-pct", o->max_nak_pct,
+                "drop a receiver NAKing more than this % of a section ...")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  c->add_option("--max-nak-count", o->max_nak_count, "... this many times")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  c->add_flag("--quit-on-error", o->quit_on_error, "abort everyone when any receiver fails");
+  c->add_flag("--sync", o->sync, "receivers skip files whose copy is as new, replace older ones");
+  c->add_flag("--sync-preview", o->sync_preview, "report what --sync would do; send nothing");
+  c->add_option("--ttl", o->ttl, "multicast TTL")->check(CLI::Range(0, 255))->capture_default_str();
+  c->add_option("--dscp", o->dscp, "DSCP value for every packet")
+      ->check(CLI::Range(0, 63))
+      ->capture_default_str();
+  c->add_option("--server-id", o->server_id,
+                "our ID (hex or IPv4 form); default: the interface's IPv4 address");
+  c->add_option("--buffer", o->buffer, "socket send buffer in bytes (K/M/G)")
+      ->capture_default_str();
+  c->add_option("--status-file", o->status_file,
+                "append JSON lines: one per receiver and file, one per receiver, one per session");
+  c->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  c->add_option("--log-file", o->log_file, "also write the log to FILE");
+  c->add_flag("-q,--quiet", o->quiet, "no progress line; only warnings and errors");
+  return [o] { return run_send(*o); };
+}
+
+}  // namespace volley::app
