@@ -20,6 +20,9 @@ namespace {
 struct SendOptions {
   std::vector<std::string> paths;
   std::string file_list;
+  std::string dest_name;
+  std::string base_dirs;
+  std::string exclude;
   std::string pub = "230.4.4.1";
   std::string priv = "230.5.5.x";
   std::uint16_t port = 1044;
@@ -128,6 +131,19 @@ std::vector<std::string> read_file_list(const std::string& path, std::string* wh
   return out;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto comma = text.find(',', pos);
+    const auto item = text.substr(pos, comma == std::string::npos ? comma : comma - pos);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
 int run_send(SendOptions o) {
   std::string why;
   if (!setup_logging(o.log_level, o.log_file, o.quiet, &why)) {
@@ -187,12 +203,24 @@ int run_send(SendOptions o) {
     o.paths.insert(o.paths.end(), more.begin(), more.end());
   }
   if (o.paths.empty()) return usage("nothing to send: name files or directories, or --file-list");
-  auto src = io::PosixFileSource::scan(o.paths, &why);
+  io::PosixFileSource::Naming naming;
+  naming.dest_name = o.dest_name;
+  naming.base_dirs = split_list(o.base_dirs);
+  if (o.exclude.starts_with('@')) {
+    naming.exclude = read_file_list(o.exclude.substr(1), &why);
+    if (!why.empty()) return usage("--exclude: " + why);
+  } else {
+    naming.exclude = split_list(o.exclude);
+  }
+  auto src = io::PosixFileSource::scan(o.paths, naming, &why);
   if (!src) {
     spdlog::error("{}", why);
     return kExitSetup;
   }
-  for (const auto& s : (*src)->skipped()) spdlog::warn("skipping {}: {}", s.path, s.why);
+  for (const auto& s : (*src)->skipped()) {
+    spdlog::log(s.why == "excluded" ? spdlog::level::debug : spdlog::level::warn, "skipping {}: {}",
+                s.path, s.why);
+  }
   if ((*src)->entries().size() > 65535) {
     spdlog::error("{} entries: a session carries at most 65535", (*src)->entries().size());
     return kExitSetup;
@@ -376,6 +404,13 @@ std::function<int()> add_send(CLI::App& app) {
   c->add_option("paths", o->paths, "files and directories to send");
   c->add_option("-i,--file-list", o->file_list,
                 "read more paths from FILE, one per line ('-': stdin)");
+  c->add_option("--dest-name", o->dest_name,
+                "name on the receivers: renames a single PATH, or the directory several go into");
+  c->add_option("--base-dir", o->base_dirs,
+                "send names relative to these directories (comma-separated) instead of under each "
+                "PATH's last component; paths under none are skipped");
+  c->add_option("--exclude", o->exclude,
+                "names to leave out (as sent, e.g. 'tree/tmp'), comma-separated or '@FILE'");
   c->add_option("-M,--public", o->pub,
                 "public address: a multicast group receivers listen on, or one receiver's unicast "
                 "address (unicast mode)")

@@ -1,5 +1,7 @@
 #include "dataplane/io/posix_file_source.hpp"
 
+#include "dataplane/proto/file_store.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -23,14 +25,55 @@ std::string last_component(std::string p) {
 
 Result<std::unique_ptr<PosixFileSource>> PosixFileSource::scan(
     const std::vector<std::string>& paths, std::string* why) {
+  return scan(paths, Naming{}, why);
+}
+
+Result<std::unique_ptr<PosixFileSource>> PosixFileSource::scan(
+    const std::vector<std::string>& paths, const Naming& naming, std::string* why) {
   std::unique_ptr<PosixFileSource> src(new PosixFileSource());
+  src->exclude_ = naming.exclude;
   for (const auto& p : paths) {
     std::string name = last_component(p);
+    if (!naming.base_dirs.empty()) {
+      name.clear();
+      for (auto base : naming.base_dirs) {
+        while (base.size() > 1 && base.back() == '/') base.pop_back();
+        if (p.size() > base.size() + 1 && p.compare(0, base.size(), base) == 0 &&
+            (p[base.size()] == '/' || base == "/")) {
+          name = p.substr(base == "/" ? 1 : base.size() + 1);
+          while (!name.empty() && name.back() == '/') name.pop_back();
+          break;
+        }
+      }
+      if (name.empty()) {
+        src->skipped_.push_back({p, "not under any base directory"});
+        continue;
+      }
+    }
     if (name.empty() || name == "/" || name == "." || name == "..") {
       if (why) *why = "cannot send '" + p + "': name it by a path that ends in a file or directory";
       return Errc::bad_path;
     }
     if (auto st = src->add(p, name, true, why); !st) return st.error();
+  }
+  if (!naming.dest_name.empty()) {
+    // A single top-level path is renamed; several go into the named directory.
+    const bool rename = paths.size() == 1;
+    const std::string first = src->entries_.empty() ? "" : src->entries_.front().name;
+    for (auto& e : src->entries_) {
+      if (rename) {
+        e.name = naming.dest_name + e.name.substr(first.size());
+      } else {
+        e.name = naming.dest_name + "/" + e.name;
+      }
+    }
+  }
+  if (auto bad = std::find_if(
+          src->entries_.begin(), src->entries_.end(),
+          [](const proto::SendEntry& e) { return !proto::validate_wire_name(e.name); });
+      bad != src->entries_.end()) {
+    if (why) *why = "'" + bad->name + "' cannot go on the wire (absolute, '..', or too long)";
+    return Errc::bad_path;
   }
   return src;
 }
@@ -46,6 +89,13 @@ Status PosixFileSource::add(const std::string& path, const std::string& name, bo
     }
     skipped_.push_back({path, std::strerror(errno)});
     return Status{};
+  }
+  for (const auto& x : exclude_) {
+    if (name == x ||
+        (name.size() > x.size() && name.compare(0, x.size(), x) == 0 && name[x.size()] == '/')) {
+      skipped_.push_back({path, "excluded"});
+      return Status{};
+    }
   }
   proto::SendEntry e;
   e.name = name;

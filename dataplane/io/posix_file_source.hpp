@@ -22,10 +22,23 @@ class PosixFileSource final : public proto::FileSource {
     std::string path;
     std::string why;
   };
+  // How local paths become names on the wire (uftp's -E, -D and -X).
+  struct Naming {
+    // Send each path relative to the first of these directories it lies under (instead of
+    // under its last component); a path under none of them is skipped.
+    std::vector<std::string> base_dirs;
+    // One path: its name on the wire (a rename). Several: a directory they all go into.
+    std::string dest_name;
+    // Names (as they would go on the wire, before dest_name) to leave out, with everything
+    // under them.
+    std::vector<std::string> exclude;
+  };
   // Builds the entry list. A path that does not exist is an error (Errc::not_found, *why set);
   // unreadable or special files inside directories are skipped and listed in skipped().
   [[nodiscard]] static Result<std::unique_ptr<PosixFileSource>> scan(
       const std::vector<std::string>& paths, std::string* why = nullptr);
+  [[nodiscard]] static Result<std::unique_ptr<PosixFileSource>> scan(
+      const std::vector<std::string>& paths, const Naming& naming, std::string* why = nullptr);
 
   ~PosixFileSource() override;
   PosixFileSource(const PosixFileSource&) = delete;
@@ -43,6 +56,7 @@ class PosixFileSource final : public proto::FileSource {
  private:
   PosixFileSource() = default;
   Status add(const std::string& path, const std::string& name, bool top, std::string* why);
+  std::vector<std::string> exclude_;
 
   std::vector<proto::SendEntry> entries_;
   std::vector<std::string> paths_;  // local path per entry
