@@ -12,6 +12,14 @@ int main(int argc, char** argv) {
       "  volley recv -D DIR [options]    run a receiver in the foreground\n\n"
       "Run 'volley send --help' or 'volley recv --help' for each command's options.",
       "volley"};
+  app.footer(
+      "Examples:\n"
+      "  volley recv -D /srv/incoming --sessions 1\n"
+      "      receive one session on 230.4.4.1, port 1044, then exit\n"
+      "  volley send -R 800M /srv/images/disk.img\n"
+      "      multicast a file at 800 Mbit/s to every receiver that answers\n\n"
+      "Exit status: 0 success; 1 incomplete; 2 bad command line; 3 could not start;\n"
+      "130 interrupted.");
   app.require_subcommand(1);
   app.set_version_flag("--version", "volley 0.1.0");
   auto send = volley::app::add_send(app);
@@ -25,6 +33,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reports an unknown command word as "A subcommand is required": name it instead.
+    if (app.get_subcommands().empty() && !app.remaining().empty() &&
+        !app.remaining().front().starts_with('-')) {
+      std::fprintf(stderr, "volley: unknown command '%s' (commands: send, recv)\n%s\n",
+                   app.remaining().front().c_str(), "Run with --help for more information.");
+      return volley::app::kExitUsage;
+    }
     (void)app.exit(e);
     return volley::app::kExitUsage;
   }

@@ -20,6 +20,7 @@
 #include "dataplane/io/mem_file_store.hpp"
 #include "dataplane/io/posix_file_store.hpp"
 #include "dataplane/proto/file_store.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace volley::io {
 namespace {
@@ -58,30 +59,8 @@ TEST(ValidateWireName, RejectsMalformedNames) {
 // ---------------------------------------------------------------------------------------------
 // Environments: a store plus a way to look at what it holds from the outside.
 
-class TempTree {
- public:
-  TempTree() {
-    std::string tmpl = (fs::temp_directory_path() / "volley-fs-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    dir_ = tmpl;
-  }
-  ~TempTree() {
-    std::error_code ec;
-    // Make everything deletable again (a test may have removed write permission).
-    for (auto it = fs::recursive_directory_iterator(dir_, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_directory(ec) && !it->is_symlink(ec)) {
-        fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-      }
-    }
-    fs::remove_all(dir_, ec);
-  }
-  TempTree(const TempTree&) = delete;
-  TempTree& operator=(const TempTree&) = delete;
-  [[nodiscard]] const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_;
+struct TempTree : test::TempDir {
+  TempTree() : TempDir("volley-fs") {}
 };
 
 std::optional<Bytes> read_host_file(const fs::path& p) {
