@@ -32,6 +32,7 @@ Result<std::unique_ptr<PosixFileSource>> PosixFileSource::scan(
     const std::vector<std::string>& paths, const Naming& naming, std::string* why) {
   std::unique_ptr<PosixFileSource> src(new PosixFileSource());
   src->exclude_ = naming.exclude;
+  src->window_.resize(kWindow);
   for (const auto& p : paths) {
     std::string name = last_component(p);
     if (!naming.base_dirs.empty()) {
@@ -168,6 +169,25 @@ std::uint64_t PosixFileSource::total_bytes() const noexcept {
   return t;
 }
 
+namespace {
+
+// pread until `n` bytes or end of file; -1 on error.
+ssize_t pread_full(int fd, std::uint8_t* p, std::size_t n, std::uint64_t off) noexcept {
+  std::size_t done = 0;
+  while (done < n) {
+    const ssize_t r = ::pread(fd, p + done, n - done, static_cast<off_t>(off + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (r == 0) break;  // the file shrank: the caller sees a short read
+    done += static_cast<std::size_t>(r);
+  }
+  return static_cast<ssize_t>(done);
+}
+
+}  // namespace
+
 Result<std::size_t> PosixFileSource::read(std::size_t index, std::uint64_t offset,
                                           std::span<std::uint8_t> out) noexcept {
   if (index >= entries_.size()) return Errc::not_found;
@@ -175,20 +195,30 @@ Result<std::size_t> PosixFileSource::read(std::size_t index, std::uint64_t offse
     if (fd_ >= 0) ::close(fd_);
     fd_ = ::open(paths_[index].c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     open_index_ = fd_ >= 0 ? index : SIZE_MAX;
+    win_len_ = 0;
+    last_end_ = UINT64_MAX;
     if (fd_ < 0) return Errc::io_error;
   }
-  std::size_t done = 0;
-  while (done < out.size()) {
-    const ssize_t n =
-        ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errc::io_error;
-    }
-    if (n == 0) break;  // the file shrank: the caller sees a short read
-    done += static_cast<std::size_t>(n);
+  const bool sequential = offset == last_end_;
+  last_end_ = offset + out.size();
+  const bool in_window = offset >= win_start_ && offset + out.size() <= win_start_ + win_len_;
+  if (!in_window && sequential && out.size() < kWindow && window_.size() == kWindow) {
+    const ssize_t n = pread_full(fd_, window_.data(), kWindow, offset);
+    if (n < 0) return Errc::io_error;
+    win_start_ = offset;
+    win_len_ = static_cast<std::size_t>(n);
   }
-  return done;
+  // Served from the window when it holds the whole request, or all that is left of the file.
+  const bool window_hit = offset >= win_start_ && offset < win_start_ + win_len_ &&
+                          (offset + out.size() <= win_start_ + win_len_ || win_len_ < kWindow);
+  if (window_hit) {
+    const std::size_t n = std::min<std::size_t>(out.size(), win_start_ + win_len_ - offset);
+    std::memcpy(out.data(), window_.data() + (offset - win_start_), n);
+    return n;
+  }
+  const ssize_t n = pread_full(fd_, out.data(), out.size(), offset);
+  if (n < 0) return Errc::io_error;
+  return static_cast<std::size_t>(n);
 }
 
 }  // namespace volley::io

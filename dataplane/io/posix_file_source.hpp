@@ -61,8 +61,15 @@ class PosixFileSource final : public proto::FileSource {
   std::vector<proto::SendEntry> entries_;
   std::vector<std::string> paths_;  // local path per entry
   std::vector<Skipped> skipped_;
+  // Read-ahead: sequential block reads are served from one large pread per window, so the
+  // per-block cost is a memcpy, not a syscall. Scattered (repair) reads go straight to pread.
+  static constexpr std::size_t kWindow = 1 << 20;
   std::size_t open_index_ = SIZE_MAX;
   int fd_ = -1;
+  std::vector<std::uint8_t> window_;
+  std::uint64_t win_start_ = 0;
+  std::size_t win_len_ = 0;
+  std::uint64_t last_end_ = UINT64_MAX;  // where the previous read ended
 };
 
 }  // namespace volley::io

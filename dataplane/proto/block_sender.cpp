@@ -5,11 +5,7 @@
 namespace volley::proto {
 
 BlockSender::BlockSender(BlockSenderConfig cfg, FileSource& src)
-    : cfg_(cfg),
-      src_(src),
-      pacer_(cfg.rate_bytes_per_s, cfg.burst_bytes),
-      block_(wire::kMaxBlockSize),
-      iv_ctr_(cfg.iv_base) {}
+    : cfg_(cfg), src_(src), pacer_(cfg.rate_bytes_per_s, cfg.burst_bytes), iv_ctr_(cfg.iv_base) {}
 
 void BlockSender::start(const DataJob& job, TimeNs now) noexcept {
   job_ = job;
@@ -41,7 +37,16 @@ std::size_t BlockSender::poll_transmit(wire::MutBytes out, TimeNs now, std::uint
   if (!ready(now)) return 0;
   const std::uint64_t block = cursor_;
   const std::uint32_t len = job_.layout.block_len(block);
-  auto got = src_.read(job_.entry, job_.layout.block_offset(block), {block_.data(), len});
+  // Read the block straight to where FILESEG carries it, so framing copies nothing.
+  const std::size_t at =
+      (cfg_.aead != nullptr ? kEncAadLen : wire::kHeaderLen) + wire::kFileSegFixed;
+  const std::size_t tag = cfg_.aead != nullptr ? cfg_.aead->tag_len() : 0;
+  if (out.size() < at + len + tag) {
+    finish(Errc::no_space);
+    return 0;
+  }
+  const std::span<std::uint8_t> dst = out.subspan(at, len);
+  auto got = src_.read(job_.entry, job_.layout.block_offset(block), dst);
   if (!got || *got != len) {
     finish(got ? Errc::truncated : got.error());
     return 0;
@@ -51,7 +56,7 @@ std::size_t BlockSender::poll_transmit(wire::MutBytes out, TimeNs now, std::uint
   seg.file_id = job_.file_id;
   seg.section = static_cast<std::uint16_t>(pos.section);
   seg.sec_block = static_cast<std::uint16_t>(pos.sec_block);
-  seg.data = {block_.data(), len};
+  seg.data = dst;
   wire::Header h;
   h.version = cfg_.version;
   h.seq = seq;

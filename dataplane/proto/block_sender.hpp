@@ -1,5 +1,6 @@
 // The sending half of the dataplane, sans-I/O: takes one DataJob at a time (a file and the
-// blocks of one pass), reads each block from the FileSource, frames it as FILESEG, seals it
+// blocks of one pass), reads each block from the FileSource straight into the packet, frames it
+// as FILESEG around it (no copy), seals it
 // with this worker's cipher context and counter range, and hands packets out at the paced rate.
 // One instance per worker; not thread-safe; per-packet work allocates nothing.
 #pragma once
@@ -56,7 +57,6 @@ class BlockSender {
   BlockSenderConfig cfg_;
   FileSource& src_;
   Pacer pacer_;
-  std::vector<std::uint8_t> block_;  // one block of scratch, allocated once
   DataJob job_{};
   const BlockBitmap* blocks_ = nullptr;
   std::uint64_t cursor_ = 0;

@@ -34,7 +34,6 @@ constexpr std::size_t kKeyInfoAckFixed = 4;
 constexpr std::size_t kVerify4Len = 12;
 constexpr std::size_t kFileInfoFixed = 28;
 constexpr std::size_t kFileInfoAckFixed = 16;
-constexpr std::size_t kFileSegFixed = 8;
 constexpr std::size_t kDoneFixed = 8;
 constexpr std::size_t kStatusFixed = 8;
 constexpr std::size_t kCompleteFixed = 8;
@@ -855,7 +854,9 @@ Result<std::size_t> encode_body(Version v, const FileSeg& m, MutBytes out) noexc
     store_be16(p + 12, m.tfmcc->cc_seq);
     store_be16(p + 14, m.tfmcc->cc_rate);
   }
-  if (!m.data.empty()) std::memcpy(p + hdr, m.data.data(), m.data.size());
+  // A sender may have read the block straight into place (zero-copy): then nothing moves.
+  if (!m.data.empty() && m.data.data() != p + hdr)
+    std::memcpy(p + hdr, m.data.data(), m.data.size());
   return total;
 }
 

@@ -224,6 +224,9 @@ struct FileInfoAck {
   std::uint64_t ts_echo_us = 0;
   IdList ids;
 };
+// FILESEG's fixed part before the block (no TFMCC extension): a sender that reads each block
+// straight to this offset past the (ENCRYPTED) header encodes it without a copy.
+inline constexpr std::size_t kFileSegFixed = 8;
 struct FileSeg {
   static constexpr MsgType kType = MsgType::fileseg;
   std::uint16_t file_id = 0;
