@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -281,6 +282,50 @@ TEST_F(ReadTree, ShortReadWhenTheFileShrankAfterScan) {
   EXPECT_EQ(read_bytes(*src_, kBigIdx, 2 * 8800, 8800).size(), 0u);
   // The scanned size is what the session announced; it does not change.
   EXPECT_EQ(src_->entries()[kBigIdx].size, kBig);
+}
+
+TEST_F(ReadTree, ShortReadWhenTheFileShrankBetweenSequentialReads) {
+  EXPECT_EQ(read_bytes(*src_, kBigIdx, 0, 8800), slice(big_, 0, 8800));
+  ASSERT_EQ(::truncate(t_.path("d/big").c_str(), 2 * 8800 + 5), 0) << std::strerror(errno);
+  EXPECT_EQ(read_bytes(*src_, kBigIdx, 8800, 8800), slice(big_, 8800, 8800));
+  EXPECT_EQ(read_bytes(*src_, kBigIdx, 2 * 8800, 8800), slice(big_, 2 * 8800, 5));
+  EXPECT_EQ(read_bytes(*src_, kBigIdx, 3 * 8800, 8800).size(), 0u);
+}
+
+// Files of several MiB, read the way the block sender reads them: a sequential first pass in
+// block-size steps (served through the read-ahead window), repair reads scattered behind and
+// ahead of it, and a switch to another file and back in the middle.
+TEST(PosixFileSourceRead, SequentialPassesAndScatteredRepairsAcrossLargeFiles) {
+  TempTree t;
+  const Bytes a = pattern((5u << 20) + 1234, 21);
+  const Bytes b = pattern((2u << 20) + 1, 22);
+  t.file("a", a);
+  t.file("b", b);
+  auto src = scan_ok({t.path("a"), t.path("b")});
+  ASSERT_TRUE(src);
+  auto expect_block = [&](std::size_t index, const Bytes& file, std::uint64_t off, std::size_t n) {
+    const std::size_t want = off >= file.size() ? 0 : std::min<std::size_t>(n, file.size() - off);
+    const Bytes got = read_bytes(*src, index, off, n);
+    ASSERT_EQ(got.size(), want) << "file " << index << " offset " << off;
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), file.begin() + static_cast<std::ptrdiff_t>(off)))
+        << "file " << index << " offset " << off;
+  };
+  for (const std::size_t block : {std::size_t{8800}, std::size_t{1300}}) {
+    for (std::uint64_t off = 0; off < a.size(); off += block) {
+      expect_block(0, a, off, block);
+      if (off == 40 * block) {  // repairs behind, far ahead, and a switch to the other file
+        expect_block(0, a, 3 * block, block);
+        expect_block(0, a, a.size() - 100, block);
+        expect_block(1, b, block, block);
+        expect_block(1, b, 0, block);
+        expect_block(0, a, off, block);
+      }
+    }
+    for (std::uint64_t off = 0; off < b.size(); off += block) expect_block(1, b, off, block);
+  }
+  // A request larger than the window, and one straddling the end.
+  expect_block(0, a, 100, 3u << 20);
+  expect_block(0, a, a.size() - 10, 8800);
 }
 
 TEST_F(ReadTree, ErrorsForVanishedFilesNonFilesAndBadIndexes) {
