@@ -4,7 +4,8 @@
 #
 # Knobs (environment):
 #   MTU (9000), BLOCKSIZE (8800), PORT (1044), RATE_KBPS (200000, stock uftp's -R unit)
-#   CAPTURE=0            do not capture / tshark-check the sender's traffic
+#   CAPTURE=0            do not capture / tshark-check the sender's traffic (otherwise a
+#                        missing dumpcap or tshark fails the test)
 #   KEEP_WORKDIR=1       keep the work directory even when the test passes
 #   INTEROP_TMP          where work directories go (default ${TMPDIR:-/tmp})
 #   INTEROP_DEADLINE     seconds before the whole script stops itself (240; CTest's TIMEOUT
@@ -47,10 +48,18 @@ il_preflight() {
   unshare --net true 2>/dev/null || il_skip "cannot create network namespaces here"
 }
 
-# il_capture_wanted: true when the sender's traffic should be captured and checked.
+# il_capture_wanted: true when the sender's traffic should be captured and checked, which is
+# always unless CAPTURE=0. The check is a deliverable (deploy/install-deps.sh installs
+# dumpcap and tshark), so a missing tool is a failed check, never a silent skip.
 il_capture_wanted() {
-  [[ "${CAPTURE:-1}" != 0 ]] && command -v dumpcap >/dev/null 2>&1 &&
-    command -v tshark >/dev/null 2>&1
+  [[ "${CAPTURE:-1}" != 0 ]] || return 1
+  local tool
+  for tool in dumpcap tshark; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      il_fail "$tool not installed: the tshark check needs it (deploy/install-deps.sh installs it; CAPTURE=0 leaves the check out)"
+      return 1
+    fi
+  done
 }
 
 # il_setup TAG LOSS: work directory, testbed IL_NAME (unique per run), source tree, EXIT trap.
@@ -159,7 +168,7 @@ il_capture_start() {
     # shellcheck disable=SC2153 # set by tb_capture_start (testbed.sh)
     IL_CAPTURE_PID=$TB_CAPTURE_PID
   else
-    il_log "no capture (CAPTURE=0, or dumpcap/tshark missing)"
+    il_log "no capture and no tshark check (CAPTURE=0, or a tool is missing)"
   fi
 }
 
@@ -174,7 +183,7 @@ il_capture_check() {
   bash "$IL_DIR/tshark_check.sh" --port "$PORT" --expect "$expect" "$IL_WORK/sender.pcapng" || rc=$?
   case $rc in
     0) ;;
-    77) il_log "tshark check skipped" ;;
+    77) il_fail "tshark check could not run (tshark missing)" ;;
     *) il_fail "tshark_check.sh exit $rc (capture kept: $IL_WORK/sender.pcapng)" ;;
   esac
 }

@@ -6,8 +6,9 @@
 # closed group by client ID, block size 8800 on MTU 9000, LOSS_PCT % (default 0) UDP loss in
 # each direction at each receiver. Passes when uftp exits 0, its status file shows all
 # three receivers done with every file copied, every receiver's tree is byte-exact, every
-# uftpd is still running, and (when dumpcap and tshark exist) tshark decodes every captured
-# packet as clean UFTP4. Exit 77 (skip) when not root or tools are missing.
+# uftpd is still running, and tshark decodes every captured packet as clean UFTP4 (unless
+# CAPTURE=0; a missing dumpcap or tshark fails the test). Exit 77 (skip) when not root, or
+# when uftp, uftpd (or, with loss, nft) is missing.
 # See interop_lib.sh for the environment knobs.
 set -euo pipefail
 

@@ -9,7 +9,7 @@
 # Passes when the sender exits 0 (for volley: every receiver got every file), every
 # receiver's tree is byte-exact, every `volley recv` exits 0 after its one session (every
 # stock uftpd is still running), and tshark decodes every packet seen at the sender as clean
-# UFTP4 (when dumpcap and tshark exist).
+# UFTP4 (unless CAPTURE=0; a missing dumpcap or tshark fails the test).
 # Exit 77 (skip) when the volley binary is not built, when not root, or tools are missing.
 #
 # VOLLEY (default build/bin/volley, relative to the working directory) is the binary.
