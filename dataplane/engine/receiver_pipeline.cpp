@@ -13,7 +13,9 @@ void ReceiverPipeline::pump(proto::TimeNs now) {
 void ReceiverPipeline::on_datagram(const session::PeerAddr& from, wire::MutBytes pkt,
                                    proto::TimeNs now) {
   pump(now);
-  if (auto o = dp_.on_datagram(pkt, now)) {
+  auto o = dp_.on_datagram(pkt, now);
+  dp_.end_burst();  // one datagram is one burst here: the packet buffer is the caller's
+  if (o) {
     c_.on_control(from, *o, now);
     pump(now);
   } else if (!dp_.events().empty()) {

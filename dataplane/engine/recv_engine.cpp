@@ -62,6 +62,7 @@ void RecvEngine::worker_main() noexcept {
       std::memcpy(in->body.data(), o->body.data(), o->body.size());
       if (!ctl_->push(*in)) ctl_overflow_.fetch_add(1, std::memory_order_relaxed);
     }
+    dp_.end_burst();  // the batch's buffers are reused by the next recv_burst
   }
 }
 

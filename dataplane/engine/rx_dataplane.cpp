@@ -98,8 +98,7 @@ std::optional<proto::Opened> RxDataplane::on_datagram(wire::MutBytes pkt,
     ++stats_.bad_fileseg;
     return std::nullopt;
   }
-  proto::RxEvent ev;
-  if (blocks_.on_fileseg(h->group_id, *seg, ev)) emit(ev);
+  blocks_.on_fileseg(h->group_id, *seg);
   if (now - g->activity_reported >= 10 * proto::kMs) {
     g->activity_reported = now;
     emit({.kind = proto::RxEvent::Kind::activity, .group_id = h->group_id});

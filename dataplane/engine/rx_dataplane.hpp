@@ -40,7 +40,7 @@ class RxDataplane {
   using EventRing = SpscRing<proto::RxEvent, 1024>;
 
   explicit RxDataplane(proto::FileStore& store, std::uint16_t max_misorder = 5)
-      : blocks_(store), max_misorder_(max_misorder) {
+      : blocks_(store, &RxDataplane::sink, this), max_misorder_(max_misorder) {
     groups_.reserve(kMaxGroups);
   }
 
@@ -50,6 +50,8 @@ class RxDataplane {
                                                          proto::TimeNs now) noexcept;
   // Apply queued control commands; returns how many.
   std::size_t drain_commands() noexcept;
+  // End of a receive burst: write out the combined blocks (the packet buffers are reused next).
+  void end_burst() noexcept { blocks_.flush(); }
 
   // No command or event waiting on either ring.
   [[nodiscard]] bool rings_empty() const noexcept { return commands_.empty() && events_.empty(); }
@@ -70,6 +72,9 @@ class RxDataplane {
   };
   void apply(const proto::RxCommand& cmd) noexcept;
   void emit(const proto::RxEvent& ev) noexcept;
+  static void sink(void* self, const proto::RxEvent& ev) noexcept {
+    static_cast<RxDataplane*>(self)->emit(ev);
+  }
   [[nodiscard]] Group* group(std::uint32_t id) noexcept;
 
   proto::BlockReceiver blocks_;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -648,6 +649,51 @@ Status PosixFileStore::write(proto::FileHandle h, std::uint64_t offset,
     p += n;
     left -= static_cast<std::size_t>(n);
     offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
+Status PosixFileStore::write_gather(proto::FileHandle h, std::uint64_t offset,
+                                    std::span<const std::span<const std::uint8_t>> parts) noexcept {
+  const Slot* s = slot(h);
+  if (s == nullptr) return Errc::bad_value;
+  constexpr std::size_t kMaxIov = 64;
+  std::uint64_t total = 0;
+  for (const auto& p : parts) total += p.size();
+  if (offset > s->size || total > s->size - offset) return Errc::bad_value;
+  std::array<iovec, kMaxIov> iov{};
+  std::size_t next = 0;  // first part not yet fully written
+  std::size_t skip = 0;  // bytes of parts[next] already written
+  while (next < parts.size()) {
+    std::size_t n = 0;
+    for (std::size_t i = next; i < parts.size() && n < kMaxIov; ++i, ++n) {
+      const std::size_t from = i == next ? skip : 0;
+      iov[n].iov_base = const_cast<std::uint8_t*>(parts[i].data() + from);
+      iov[n].iov_len = parts[i].size() - from;
+    }
+    const ssize_t w = ::pwritev(s->fd, iov.data(), static_cast<int>(n), static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return (errno == ENOSPC || errno == EDQUOT) ? Errc::no_space : Errc::io_error;
+    }
+    if (w == 0) return Errc::io_error;
+    offset += static_cast<std::uint64_t>(w);
+    auto left = static_cast<std::size_t>(w);
+    while (left > 0 && next < parts.size()) {  // advance past what was written
+      const std::size_t avail = parts[next].size() - skip;
+      if (left >= avail) {
+        left -= avail;
+        ++next;
+        skip = 0;
+      } else {
+        skip += left;
+        left = 0;
+      }
+    }
+    while (next < parts.size() && parts[next].size() == skip) {  // empty parts
+      ++next;
+      skip = 0;
+    }
   }
   return {};
 }

@@ -73,6 +73,10 @@ class PosixFileStore final : public proto::FileStore {
   // Allocation-free; retries EINTR and short writes.
   [[nodiscard]] Status write(proto::FileHandle h, std::uint64_t offset,
                              std::span<const std::uint8_t> data) noexcept override;
+  // One pwritev per call (IOV_MAX parts at most per syscall); allocation-free.
+  [[nodiscard]] Status write_gather(
+      proto::FileHandle h, std::uint64_t offset,
+      std::span<const std::span<const std::uint8_t>> parts) noexcept override;
   // Sets the mtime, renames into place (a directory there is removed first, recursively), drops
   // the sidecar. The handle is released whether or not it succeeds; on failure the temporary is
   // removed (a later discard(h) is a no-op).

@@ -2,9 +2,17 @@
 // their session, marks them in the receive bitmap (single writer) and reports what control
 // needs to know — a new highest section (the NAK trigger), a full file, a write failure — as
 // RxEvents through the caller's sink. Bad or unexpected packets are dropped and counted.
+//
+// Writes are combined: consecutive blocks of one file are gathered (pointing into the caller's
+// packet buffers) and written with one gathered write when the run breaks, fills up, or the
+// caller calls flush() — which it must do before those buffers are reused (the end of a receive
+// burst). A block's bit is set only once its bytes are written, so the bitmap never claims
+// data the file does not hold; file_full follows the write that completes the file.
+//
 // One instance per worker; per-packet work allocates nothing and never throws.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -21,18 +29,25 @@ struct BlockReceiverStats {
   std::uint64_t unknown_file = 0;  // no open file for (group, file id)
   std::uint64_t bad_block = 0;     // section/block out of range or wrong length
   std::uint64_t write_errors = 0;
+  std::uint64_t writes = 0;  // gathered writes issued (placed / writes = blocks per syscall)
 };
 
 class BlockReceiver {
  public:
-  explicit BlockReceiver(FileStore& store) : store_(store) { slots_.reserve(16); }
+  static constexpr std::size_t kMaxRun = 64;  // blocks per gathered write
+  using Sink = void (*)(void* ctx, const RxEvent& ev) noexcept;
+
+  BlockReceiver(FileStore& store, Sink sink, void* ctx) : store_(store), sink_(sink), ctx_(ctx) {
+    slots_.reserve(16);
+  }
 
   // Precondition: cmd.kind == file_open.
   void open(const RxCommand& cmd);
   void close(std::uint32_t group_id, std::uint16_t file_id) noexcept;
-  // Place one FILESEG; returns true when it produced an event in `ev`.
-  [[nodiscard]] bool on_fileseg(std::uint32_t group_id, const wire::FileSeg& seg,
-                                RxEvent& ev) noexcept;
+  // Place one FILESEG (its data must stay valid until the next flush()).
+  void on_fileseg(std::uint32_t group_id, const wire::FileSeg& seg) noexcept;
+  // Write out the pending run; its events follow.
+  void flush() noexcept;
   [[nodiscard]] const BlockReceiverStats& stats() const noexcept { return stats_; }
 
  private:
@@ -46,8 +61,19 @@ class BlockReceiver {
     std::uint64_t missing;
     bool failed;
   };
+  struct Run {
+    std::size_t slot = 0;
+    std::uint64_t first = 0;  // first block
+    std::size_t count = 0;    // 0 = no run pending
+    std::array<std::span<const std::uint8_t>, kMaxRun> parts{};
+  };
+  void emit(const RxEvent& ev) noexcept { sink_(ctx_, ev); }
+
   FileStore& store_;
+  Sink sink_;
+  void* ctx_;
   std::vector<Slot> slots_;
+  Run run_;
   BlockReceiverStats stats_;
 };
 

@@ -63,6 +63,16 @@ class FileStore {
   // Store `data` at byte `offset` of the temporary. Called per block by the dataplane.
   [[nodiscard]] virtual Status write(FileHandle h, std::uint64_t offset,
                                      std::span<const std::uint8_t> data) noexcept = 0;
+  // Store `parts`, back to back, from byte `offset`: one gathered write where the store can.
+  [[nodiscard]] virtual Status write_gather(
+      FileHandle h, std::uint64_t offset,
+      std::span<const std::span<const std::uint8_t>> parts) noexcept {
+    for (const auto& p : parts) {
+      if (auto st = write(h, offset, p); !st) return st;
+      offset += p.size();
+    }
+    return {};
+  }
   // Set the mtime and atomically rename the temporary to its final name, replacing a file there.
   [[nodiscard]] virtual Status commit(FileHandle h) = 0;
   // Remove the temporary; nothing appears at the final name.

@@ -229,6 +229,36 @@ TYPED_TEST(FileStoreTest, OutOfOrderBlocksThenCommit) {
   EXPECT_EQ(this->env.temp_count(), 0u);
 }
 
+TYPED_TEST(FileStoreTest, GatheredWriteLandsBackToBack) {
+  auto& store = this->env.fs();
+  const Bytes data = pattern(5000, 3);
+  const auto spec = spec_of("gather.bin", data.size());
+  auto b = store.begin(spec);
+  ASSERT_TRUE(b);
+  // Uneven parts, an empty one among them, and more parts than one pwritev takes (64).
+  std::vector<std::span<const std::uint8_t>> parts;
+  std::size_t off = 0;
+  for (std::size_t i = 0; off < data.size(); ++i) {
+    const std::size_t n = i == 3 ? 0 : std::min<std::size_t>(1 + (i * 7) % 60, data.size() - off);
+    parts.emplace_back(data.data() + off, n);
+    off += n;
+  }
+  ASSERT_GT(parts.size(), 64u);
+  ASSERT_TRUE(store.write_gather(b->handle, 0, parts));
+  ASSERT_TRUE(store.commit(b->handle));
+  EXPECT_EQ(this->env.read("gather.bin"), data);
+}
+
+TYPED_TEST(FileStoreTest, GatheredWritePastTheEndIsRefused) {
+  auto& store = this->env.fs();
+  const Bytes data = pattern(100, 4);
+  auto b = store.begin(spec_of("short.bin", data.size()));
+  ASSERT_TRUE(b);
+  const std::vector<std::span<const std::uint8_t>> parts = {{data.data(), 60}, {data.data(), 60}};
+  EXPECT_FALSE(store.write_gather(b->handle, 0, parts));
+  store.discard(b->handle);
+}
+
 TYPED_TEST(FileStoreTest, NothingVisibleBeforeCommit) {
   const ReceiveSpec spec = spec_of("d/f.txt", 3000);
   const Bytes data = pattern(spec.size, 5);
