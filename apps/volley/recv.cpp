@@ -115,7 +115,9 @@ int run_recv(const RecvOptions& o) {
   spdlog::info("receiver {} listening on {} port {}{}, files to {}", format_id(cfg.client_id),
                o.pub, o.port, o.interface.empty() ? "" : " via " + o.interface, (*store)->root());
 
-  std::uint32_t finished = 0, failed = 0;
+  // cut_short: sessions ended incomplete by our own shutdown (SIGINT/SIGTERM); they do not count
+  // towards --sessions, so an interrupted receiver exits 130, not 1.
+  std::uint32_t finished = 0, failed = 0, cut_short = 0;
   install_signal_handlers();
   engine::RecvHooks hooks;
   hooks.interrupt = &interrupted();
@@ -149,6 +151,7 @@ int run_recv(const RecvOptions& o) {
       case K::session_finished:
         ++finished;
         if (!e.ok) ++failed;
+        if (!e.ok && interrupted().load()) ++cut_short;
         (e.ok ? spdlog::level::info : spdlog::level::warn) == spdlog::level::info
             ? spdlog::info("session {}: finished, {}", group, e.text)
             : spdlog::warn("session {}: finished incomplete: {}", group, e.text);
@@ -165,8 +168,8 @@ int run_recv(const RecvOptions& o) {
   const auto& ds = dp.stats();
   spdlog::debug("datagrams {}, bad header {}, misordered {}, auth failed {}", ds.datagrams,
                 ds.bad_header, ds.misordered, ds.auth_failed);
-  if (interrupted().load() && (o.sessions == 0 || finished < o.sessions)) {
-    spdlog::info("stopped by signal after {} sessions", finished);
+  if (interrupted().load() && (o.sessions == 0 || finished - cut_short < o.sessions)) {
+    spdlog::info("stopped by signal after {} sessions", finished - cut_short);
     return o.sessions == 0 && failed == 0 ? kExitOk : kExitInterrupted;
   }
   return failed == 0 ? kExitOk : kExitIncomplete;
