@@ -20,7 +20,8 @@
 #   tb_capture_start NAME HOST PCAP PORT
 #                               dumpcap on HOST's eth0 (UDP PORT plus IP fragments), bounded
 #                               in time, packets and bytes; waits until it captures; PID in
-#                               TB_CAPTURE_PID. Stop it with tb_capture_stop PID.
+#                               TB_CAPTURE_PID. Stop it with tb_capture_stop PID. Turns UDP
+#                               GSO off on that eth0 (one datagram per captured frame).
 #
 # Layout (one testbed; several testbeds with different NAMEs can run side by side):
 #
@@ -266,6 +267,10 @@ tb_listening() {
 # Capture limits: TB_CAPTURE_SECONDS (120), TB_CAPTURE_PACKETS (200000), TB_CAPTURE_KB (200000).
 tb_capture_start() {
   local name=$1 host=$2 pcap=$3 port=$4 i
+  # UDP GSO off on the captured interface: the kernel then segments before the capture point,
+  # so every datagram is a frame of its own. With GSO, one frame can carry several datagrams
+  # and tshark decodes only the first of them.
+  ip -n "$name-$host" link set eth0 gso_max_segs 1 || return 1
   # Non-first IP fragments carry no UDP header, hence the fragment-offset clause.
   tb_bg "$name" "$host" "$pcap.log" dumpcap -q -i eth0 \
     -f "udp port $port or (ip[6:2] & 0x1fff != 0)" -w "$pcap" \
