@@ -293,8 +293,12 @@ template <typename M>
   KeyInfoAck m;
   Reader r(body);
   r.skip(2);
-  const std::size_t len_field = r.u16();  // v4: reserved; the verify data is always 12 bytes
-  const std::size_t vl = v == Version::v4 ? kVerify4Len : len_field;
+  // v4: reserved; the verify data is always 12 bytes. v5: the verify length, but stock 5.0.x
+  // leaves it 0 and the data fills the rest of hlen (docs/crypto-handshake.md).
+  const std::size_t len_field = r.u16();
+  const std::size_t vl = v == Version::v4 ? kVerify4Len
+                         : len_field != 0 ? len_field
+                                          : *hl - kKeyInfoAckFixed;
   if (kKeyInfoAckFixed + vl > *hl) return Errc::bad_length;
   m.verify = r.bytes(vl);
   return m;

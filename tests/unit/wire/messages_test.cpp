@@ -1010,6 +1010,17 @@ TEST(Strings, FileInfoV4IgnoresTheReservedMtimeHigh) {
   EXPECT_EQ(std::get<FileInfo>(*v5).mtime_s, 0xffff12345678u);
 }
 
+TEST(Strings, KeyInfoAckV5WithoutLengthFieldTakesTheRestOfHlen) {
+  // Stock UFTP 5.0.x never fills verify_len: the 32-byte HMAC fills hlen (9 words).
+  auto m =
+      decode_body(Version::v5, MsgType::keyinfo_ack, hexb("06 09 0000 |" + hex_rand(0x40, 32)));
+  ASSERT_TRUE(m.ok());
+  const auto& v = std::get<KeyInfoAck>(*m).verify;
+  ASSERT_EQ(v.size(), 32u);
+  EXPECT_EQ(v[0], 0x40);
+  EXPECT_EQ(v[31], 0x5f);
+}
+
 TEST(Strings, AbortTextWithoutNulUsesTheWholeField) {
   Buf b = unhex("13 4d 00 00 00000000");
   b.resize(8 + kAbortTextLen, 'z');
