@@ -370,7 +370,10 @@ int run_send(SendOptions o) {
     status.write({{"event", "receiver"}, {"id", format_id(id)}, {"state", "never_registered"}});
     spdlog::warn("receiver {} never registered", format_id(id));
   }
-  const double gbps = secs > 0 ? static_cast<double>(total) * 8 / secs / 1e9 : 0;
+  // Goodput counts file bytes delivered, so only a session that delivered everything has one;
+  // otherwise report the rate data went out at.
+  const double bytes = ok ? static_cast<double>(total) : static_cast<double>(eng.data_bytes());
+  const double gbps = secs > 0 ? bytes * 8 / secs / 1e9 : 0;
   const auto& st = session.stats();
   status.write({{"event", "session"},
                 {"group", format_id(cfg.group_id)},
@@ -386,11 +389,10 @@ int run_send(SendOptions o) {
                 {"passes", st.passes},
                 {"naks", st.naks_received}});
   spdlog::info(
-      "{}: {}/{} receivers got all {} entries ({}) in {:.2f} s, {} goodput, {} packets "
-      "({} repairs)",
+      "{}: {}/{} receivers got all {} entries ({}) in {:.2f} s, {} {}, {} packets ({} repairs)",
       ok ? "done" : "INCOMPLETE", n_ok, session.clients().size(), entries.size(),
-      human_bytes(static_cast<double>(total)), secs, human_rate(gbps * 1e9), eng.data_packets(),
-      st.repair_blocks);
+      human_bytes(static_cast<double>(total)), secs, human_rate(gbps * 1e9),
+      ok ? "goodput" : "sent", eng.data_packets(), st.repair_blocks);
   if (interrupted().load()) return kExitInterrupted;
   return ok ? kExitOk : kExitIncomplete;
 }

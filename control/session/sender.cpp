@@ -244,6 +244,10 @@ void SenderSession::maybe_advance(TimeNs now) {
     }
     return;
   }
+  if (phase_ == Phase::data && job_running_) {
+    check_cancel();  // the job's completion moves us on
+    return;
+  }
   if (phase_ == Phase::data && !job_running_) {
     bool receiving = false, all_answered = true;
     for (std::size_t i = 0; i < clients_.size(); ++i) {
@@ -385,6 +389,15 @@ void SenderSession::drop_client(std::size_t idx, ClientState why, std::string re
                      .file_id = current_file_id(),
                      .text = std::move(reason)});
   if (cfg_.quit_on_error) abort_all("session quit after a receiver failed");
+  check_cancel();
+}
+
+void SenderSession::check_cancel() noexcept {
+  if (phase_ != Phase::data || !job_running_) return;
+  for (std::size_t i = 0; i < clients_.size(); ++i) {
+    if (active(i) && step_[i] == Step::receiving) return;
+  }
+  cancel_job_ = true;  // nobody is left to receive this pass: stop the dataplane
 }
 
 void SenderSession::abort(std::string reason) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "control/session/types.hpp"
@@ -97,6 +98,12 @@ class SenderSession {
   };
   [[nodiscard]] std::optional<Out> poll_transmit(wire::MutBytes out, TimeNs now);
   [[nodiscard]] std::optional<DataJob> poll_job();
+  // The id of the running job (once) when it should stop early: every receiver of it has gone.
+  // The dataplane stops that job (if it still runs) and reports its completion as usual.
+  [[nodiscard]] std::optional<std::uint64_t> poll_cancel() noexcept {
+    if (!std::exchange(cancel_job_, false) || !job_running_) return std::nullopt;
+    return job_seq_;
+  }
   void on_completion(const DataCompletion& c, TimeNs now);
   [[nodiscard]] TimeNs next_deadline() const noexcept;
   void on_deadline(TimeNs now);
@@ -150,6 +157,7 @@ class SenderSession {
   void maybe_advance(TimeNs now);
   void drop_client(std::size_t idx, ClientState why, std::string reason, bool tell);
   void abort_all(std::string reason);
+  void check_cancel() noexcept;
   void queue(Outgoing o);
   void update_rtt(std::size_t idx, std::uint64_t ts_echo_us, TimeNs now);
   void set_timer(TimeNs t) noexcept { timer_ = t; }
@@ -176,6 +184,7 @@ class SenderSession {
   std::deque<SenderEvent> events_;
   std::optional<DataJob> job_;  // ready for poll_job
   bool job_running_ = false;
+  bool cancel_job_ = false;
   std::uint64_t job_seq_ = 0;
 
   std::size_t entry_ = 0;

@@ -60,6 +60,7 @@ void SendEngine::worker_main() noexcept {
       }
     }
     if (stopping && n == 0) return;  // every control packet (the final ABORT, ...) is out
+    if (const auto id = cancel_.exchange(0, std::memory_order_acq_rel); id != 0) worker_.cancel(id);
     proto::DataJob job;
     if (!worker_.busy() && !pending && jobs_.pop(job)) worker_.start(job, now);
     std::uint64_t bytes = 0, packets = 0;
@@ -90,6 +91,7 @@ void SendEngine::worker_main() noexcept {
 void SendEngine::control_step(proto::TimeNs now, const SendHooks& hooks) {
   proto::DataCompletion c;
   while (completions_.pop(c)) s_.on_completion(c, now);
+  if (auto id = s_.poll_cancel()) cancel_.store(*id, std::memory_order_release);
   if (now >= s_.next_deadline()) s_.on_deadline(now);
   while (auto j = s_.poll_job()) {
     while (!jobs_.push(*j)) sleep_until(mono_now() + 50 * proto::kUs);  // never: one at a time

@@ -77,6 +77,7 @@ class SendEngine {
   SpscRing<proto::DataCompletion, 16> completions_;
   std::unique_ptr<CtlPacket> scratch_;  // control thread's build buffer
   std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> cancel_{0};  // control → worker: stop this job id (0: none)
   std::atomic<std::uint64_t> data_packets_{0}, data_bytes_{0}, tx_stalls_{0};
   std::thread thread_;
 };

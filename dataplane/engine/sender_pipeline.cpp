@@ -9,6 +9,7 @@ void SenderPipeline::pump(proto::TimeNs now) {
   while (auto j = s_.poll_job()) {
     if (!jobs_.push(*j)) break;  // a 16-deep ring never fills: control issues one job at a time
   }
+  if (auto id = s_.poll_cancel()) w_.cancel(*id);
   // worker side: start the next job, report finished ones
   proto::DataJob job;
   if (!w_.busy() && jobs_.pop(job)) w_.start(job, now);

@@ -46,6 +46,10 @@ class BlockSender {
   [[nodiscard]] std::size_t poll_transmit(wire::MutBytes out, TimeNs now,
                                           std::uint16_t seq) noexcept;
   [[nodiscard]] std::optional<DataCompletion> poll_completion() noexcept;
+  // Stop job `job_id` now if it is the one running; its completion (with what was sent) follows.
+  void cancel(std::uint64_t job_id) noexcept {
+    if (busy_ && job_.job_id == job_id) finish(Errc::ok);
+  }
 
   [[nodiscard]] std::uint64_t packets_sent() const noexcept { return packets_; }
   [[nodiscard]] std::uint64_t bytes_sent() const noexcept { return bytes_; }
