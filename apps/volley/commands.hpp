@@ -8,5 +8,6 @@ namespace volley::app {
 // Registers `volley send`; the returned callback runs it (after parsing) and gives the exit code.
 [[nodiscard]] std::function<int()> add_send(CLI::App& app);
 [[nodiscard]] std::function<int()> add_recv(CLI::App& app);
+[[nodiscard]] std::function<int()> add_keys(CLI::App& app);
 
 }  // namespace volley::app

@@ -9,8 +9,9 @@ int main(int argc, char** argv) {
       "Volley: reliable bulk file distribution from one head-end to many receivers, by multicast\n"
       "or unicast, over UFTP's wire protocol (stock uftp/uftpd interoperate).\n\n"
       "  volley send [options] PATH...   push files and directories to receivers\n"
-      "  volley recv -D DIR [options]    run a receiver in the foreground\n\n"
-      "Run 'volley send --help' or 'volley recv --help' for each command's options.",
+      "  volley recv -D DIR [options]    run a receiver in the foreground\n"
+      "  volley keys gen|show ...        make and inspect signing keys\n\n"
+      "Run 'volley send --help' (or recv, keys) for each command's options.",
       "volley"};
   app.footer(
       "Examples:\n"
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "volley 0.1.0");
   auto send = volley::app::add_send(app);
   auto recv = volley::app::add_recv(app);
+  auto keys = volley::app::add_keys(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -36,7 +38,7 @@ int main(int argc, char** argv) {
     // CLI11 reports an unknown command word as "A subcommand is required": name it instead.
     if (app.get_subcommands().empty() && !app.remaining().empty() &&
         !app.remaining().front().starts_with('-')) {
-      std::fprintf(stderr, "volley: unknown command '%s' (commands: send, recv)\n%s\n",
+      std::fprintf(stderr, "volley: unknown command '%s' (commands: send, recv, keys)\n%s\n",
                    app.remaining().front().c_str(), "Run with --help for more information.");
       return volley::app::kExitUsage;
     }
@@ -44,5 +46,6 @@ int main(int argc, char** argv) {
     return volley::app::kExitUsage;
   }
   if (app.got_subcommand("send")) return send();
+  if (app.got_subcommand("keys")) return keys();
   return recv();
 }

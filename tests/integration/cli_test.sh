@@ -281,6 +281,25 @@ case_help() {
   run_cli bogus_opt 2 "--no-such-option" send --no-such-option x
 }
 
+case_keys() {
+  local k=$WORK/sender.pem r=$WORK/receiver.pem
+  run_cli keys_gen 0 "ECDSA, curve prime256v1" keys gen ec:P-256 -o "$k"
+  [[ $(stat -c %a "$k") == 600 ]] && log "key file mode 0600" || fail "key file mode $(stat -c %a "$k")"
+  run_cli keys_again 3 "refusing to overwrite" keys gen ec:P-384 -o "$k"
+  run_cli keys_rsa 0 "RSA, 2048 bits" keys gen rsa:2048 -o "$r"
+  run_cli keys_bad_curve 2 "unknown curve 'P-999'" keys gen ec:P-999 -o "$WORK/x.pem"
+  run_cli keys_bad_type 2 "is not a key type" keys gen dsa:1024 -o "$WORK/x.pem"
+  run_cli keys_missing 3 "$WORK/none.pem" keys show "$WORK/none.pem"
+  # The fingerprint is the one stock UFTP prints for the same file (and expects in its lists).
+  local f stock
+  for f in "$k" "$r"; do
+    run_cli keys_show 0 "SHA-256" keys show "$f"
+    stock=$(uftp_keymgt "$f" 2>&1 | sed -n 's/.*fingerprint: //p' | tail -n 1)
+    [[ -n "$stock" ]] || fail "uftp_keymgt printed no fingerprint for $f"
+    expect_grep "volley keys show $f" "$WORK/keys_show.out" "fingerprint (UFTP, SHA-1): $stock"
+  done
+}
+
 case_usage_errors() {
   # Each would send to 127.0.0.1 on an unused port if the check were missing: never further.
   local port f=$WORK/file
@@ -570,7 +589,7 @@ case_send_interrupt() {
 # ---------------------------------------------------------------------------------------------
 
 case "$CASE" in
-  help | usage_errors | setup_errors | unicast | closed_group_absent | recv_interrupt_resume | \
+  help | keys | usage_errors | setup_errors | unicast | closed_group_absent | recv_interrupt_resume | \
     send_interrupt | multicast_v5 | multicast_v4 | multicast_v5_loss5 | multicast_v4_loss5) ;;
   *)
     echo "usage: $0 CASE (see the header for the cases)" >&2
