@@ -672,7 +672,9 @@ std::optional<SenderSession::Out> SenderSession::poll_transmit(wire::MutBytes ou
     outq_.pop_front();
     const auto h = header(seq_);
     const auto ids = wire::IdList::from_native(o.ids);
-    crypto::Aead* aead = phase_ == Phase::announce ? nullptr : cfg_.aead;
+    // Everything after the announce phase goes out sealed (by the dataplane: see Out::encrypt).
+    const bool encrypt = phase_ != Phase::announce && encrypted();
+    crypto::Aead* const aead = nullptr;
     Result<std::size_t> n = Errc::bad_type;
     SendTo to = SendTo::private_group;
     switch (o.type) {
@@ -732,7 +734,7 @@ std::optional<SenderSession::Out> SenderSession::poll_transmit(wire::MutBytes ou
     if (!n) continue;  // cannot happen with a well-sized buffer; drop rather than wedge
     ++seq_;
     ++stats_.control_packets;
-    return Out{to, *n};
+    return Out{to, *n, encrypt && o.type != wire::MsgType::announce};
   }
   return std::nullopt;
 }

@@ -95,6 +95,9 @@ class SenderSession {
   struct Out {
     SendTo to;
     std::size_t len;
+    // The packet is plaintext and must go out sealed (ENCRYPTED) by the dataplane, which owns
+    // the wire order (seq) and the group key's send context.
+    bool encrypt = false;
   };
   [[nodiscard]] std::optional<Out> poll_transmit(wire::MutBytes out, TimeNs now);
   [[nodiscard]] std::optional<DataJob> poll_job();
@@ -113,6 +116,8 @@ class SenderSession {
   void abort(std::string reason);
 
   [[nodiscard]] bool finished() const noexcept { return phase_ == Phase::finished; }
+  // The session is encrypted: packets after the announce are sealed by the dataplane.
+  [[nodiscard]] bool encrypted() const noexcept { return cfg_.aead != nullptr; }
   // True when every client that registered (and every closed-group member) got every file.
   [[nodiscard]] bool all_succeeded() const noexcept;
   [[nodiscard]] const std::vector<ClientInfo>& clients() const noexcept { return clients_; }

@@ -53,10 +53,16 @@ void SendEngine::worker_main() noexcept {
       while (n < kBatch && ctl_->pop(cp)) {
         std::uint8_t* p = arena.data() + used;
         std::memcpy(p, cp.bytes.data(), cp.len);
-        stamp(p);
-        pkts[n++] = {p, cp.len,
+        stamp(p);  // the seq is final before sealing: it is authenticated
+        std::uint32_t len = cp.len;
+        if (cp.encrypt) {
+          auto sealed = worker_.seal_control({p, kMaxPacket}, len);
+          if (!sealed) continue;  // cannot happen: a slot holds any control packet sealed
+          len = static_cast<std::uint32_t>(*sealed);
+        }
+        pkts[n++] = {p, len,
                      cp.to == session::SendTo::public_group ? cfg_.public_dest : cfg_.private_dest};
-        used += cp.len;
+        used += len;
       }
     }
     if (stopping && n == 0) return;  // every control packet (the final ABORT, ...) is out
@@ -102,6 +108,7 @@ void SendEngine::control_step(proto::TimeNs now, const SendHooks& hooks) {
     if (!o) break;
     scratch_->len = static_cast<std::uint32_t>(o->len);
     scratch_->to = o->to;
+    scratch_->encrypt = o->encrypt;
     (void)ctl_->push(*scratch_);
   }
   while (auto ev = s_.poll_event()) {

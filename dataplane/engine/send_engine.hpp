@@ -63,6 +63,7 @@ class SendEngine {
   struct CtlPacket {
     std::uint32_t len = 0;
     session::SendTo to = session::SendTo::private_group;
+    bool encrypt = false;
     std::array<std::uint8_t, kMaxPacket> bytes;
   };
   void worker_main() noexcept;

@@ -26,7 +26,14 @@ void SenderPipeline::pump(proto::TimeNs now) {
 std::optional<session::SenderSession::Out> SenderPipeline::poll_transmit(wire::MutBytes out,
                                                                          proto::TimeNs now) {
   pump(now);
-  if (auto o = s_.poll_transmit(out, now)) return o;
+  if (auto o = s_.poll_transmit(out, now)) {
+    if (o->encrypt) {
+      auto n = w_.seal_control(out, o->len);
+      if (!n) return std::nullopt;  // cannot happen with a jumbo-sized buffer
+      o->len = *n;
+    }
+    return o;
+  }
   if (w_.ready(now)) {
     const std::size_t n = w_.poll_transmit(out, now, s_.next_seq());
     pump(now);

@@ -12,6 +12,7 @@
 #include "crypto/aead.hpp"
 #include "dataplane/proto/block_bitmap.hpp"
 #include "dataplane/proto/file_source.hpp"
+#include "dataplane/proto/framing.hpp"
 #include "dataplane/proto/jobs.hpp"
 #include "dataplane/proto/pacer.hpp"
 
@@ -46,6 +47,11 @@ class BlockSender {
   [[nodiscard]] std::size_t poll_transmit(wire::MutBytes out, TimeNs now,
                                           std::uint16_t seq) noexcept;
   [[nodiscard]] std::optional<DataCompletion> poll_completion() noexcept;
+  // Seal a control packet (plaintext, seq final) with this worker's key and counter range, in
+  // place (`buf` has room for the wrapper). Returns the new length.
+  [[nodiscard]] Result<std::size_t> seal_control(wire::MutBytes buf, std::size_t len) noexcept {
+    return wrap_encrypted(buf, len, cfg_.aead, iv_ctr_);
+  }
   // Stop job `job_id` now if it is the one running; its completion (with what was sent) follows.
   void cancel(std::uint64_t job_id) noexcept {
     if (busy_ && job_.job_id == job_id) finish(Errc::ok);

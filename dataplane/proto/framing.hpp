@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "crypto/aead.hpp"
 #include "dataplane/wire/messages.hpp"
@@ -36,6 +37,29 @@ template <typename M>
     return Errc::auth_failed;
   }
   return kEncAadLen + *body + tag;
+}
+
+// Wrap a plaintext UFTP packet (`len` bytes: header + message) in ENCRYPTED in place, with the
+// header as it stands (its seq final: it is authenticated) and counter `iv_ctr` (incremented on
+// success). `buf` must have room for the 12-byte ENCRYPTED header and the tag. Returns the new
+// length. Used by whoever puts the packet on the wire last (the sender's dataplane worker).
+[[nodiscard]] inline Result<std::size_t> wrap_encrypted(wire::MutBytes buf, std::size_t len,
+                                                        crypto::Aead* aead,
+                                                        std::uint64_t& iv_ctr) noexcept {
+  if (aead == nullptr || len < wire::kHeaderLen) return Errc::bad_value;
+  const std::size_t body = len - wire::kHeaderLen, tag = aead->tag_len();
+  if (buf.size() < kEncAadLen + body + tag) return Errc::no_space;
+  std::memmove(buf.data() + kEncAadLen, buf.data() + wire::kHeaderLen, body);
+  buf[1] = static_cast<std::uint8_t>(wire::MsgType::encrypted);  // func
+  const std::uint64_t ctr = iv_ctr++;
+  wire::store_be64(buf.data() + wire::kHeaderLen, ctr);
+  wire::store_be16(buf.data() + wire::kHeaderLen + 8, 0);  // sig_len: none with an AEAD
+  wire::store_be16(buf.data() + wire::kHeaderLen + 10, static_cast<std::uint16_t>(body + tag));
+  if (!aead->seal(ctr, buf.first(kEncAadLen), buf.subspan(kEncAadLen, body),
+                  buf.subspan(kEncAadLen + body, tag))) {
+    return Errc::auth_failed;
+  }
+  return kEncAadLen + body + tag;
 }
 
 struct Opened {
