@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  iproute2 nftables uftp tshark python3
+  iproute2 nftables uftp tshark time python3
 )
 
 missing=()
