@@ -173,6 +173,14 @@ std::uint32_t random_u32() {
   return v;
 }
 
+void random_fill(std::span<std::uint8_t> out) {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::getrandom(out.data() + done, out.size() - done, 0);
+    if (n > 0) done += static_cast<std::size_t>(n);
+  }
+}
+
 bool setup_logging(const std::string& level, const std::string& file, bool quiet,
                    std::string* why) {
   auto lvl = spdlog::level::from_str(level);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,8 +41,9 @@ enum Exit : int {
 // The IPv4 address of `interface` (a name or an address), or of the first up, non-loopback
 // interface when empty; 127.0.0.1 when there is none. As a UFTP ID, this is each node's default.
 [[nodiscard]] std::uint32_t default_id(const std::string& interface);
-// Random 32 bits from the kernel.
+// Random 32 bits / bytes from the kernel.
 [[nodiscard]] std::uint32_t random_u32();
+void random_fill(std::span<std::uint8_t> out);
 
 // spdlog to stderr (and to `file` when given) at `level` (trace, debug, info, warn, error, off).
 // False with *why when the level or file is unusable.

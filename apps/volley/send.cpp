@@ -8,6 +8,8 @@
 #include "apps/volley/commands.hpp"
 #include "apps/volley/common.hpp"
 #include "control/session/sender.hpp"
+#include "crypto/keys.hpp"
+#include "crypto/uftp4_schedule.hpp"
 #include "dataplane/engine/clock.hpp"
 #include "dataplane/engine/send_engine.hpp"
 #include "dataplane/io/posix_file_source.hpp"
@@ -44,6 +46,8 @@ struct SendOptions {
   int dscp = 0;
   std::string server_id;
   std::string buffer = "32M";
+  std::string cipher = "none";
+  std::string key_file;
   std::string status_file;
   std::string log_level = "info";
   std::string log_file;
@@ -253,6 +257,54 @@ int run_send(SendOptions o) {
                 .group_inst = cfg.group_inst,
                 .rate_bytes_per_s = *rate,
                 .burst_bytes = std::clamp<std::uint64_t>(*rate / 1000, 64 * 1024, 1 << 20)};
+  // Encryption: UFTP 4's ECDH + ECDSA key exchange with AES-GCM (protocol 5's comes next).
+  std::unique_ptr<crypto::Aead> data_aead;
+  if (o.cipher != "none") {
+    const auto keytype =
+        o.cipher == "aes128-gcm" ? crypto::KeyType::aes128_gcm : crypto::KeyType::aes256_gcm;
+    if (cfg.version != wire::Version::v4) {
+      return usage(
+          "--cipher: only protocol 4's key exchange is implemented so far; add "
+          "--protocol 4 (stock uftp 4.x peers speak it too)");
+    }
+    session::ServerKeyexConfig kx;
+    kx.keytype = keytype;
+    if (!o.key_file.empty()) {
+      auto k = crypto::PrivateKey::load_pem(o.key_file, &why);
+      if (!k) {
+        spdlog::error("--key {}: {}", o.key_file, why);
+        return kExitSetup;
+      }
+      kx.signing_key = std::make_shared<crypto::PrivateKey>(std::move(*k));
+    } else {
+      auto k = crypto::PrivateKey::generate_ec(crypto::Curve::secp256r1);
+      if (!k) return usage("could not generate a signing key");
+      kx.signing_key = std::make_shared<crypto::PrivateKey>(std::move(*k));
+    }
+    const std::string fingerprint = kx.signing_key->public_key().fingerprint();
+    auto ecdh = crypto::PrivateKey::generate_ec(crypto::Curve::secp256r1);
+    if (!ecdh) return usage("could not generate an ECDH key");
+    kx.ecdh_key = std::make_shared<crypto::PrivateKey>(std::move(*ecdh));
+    random_fill(kx.rand1);
+    random_fill(kx.group_master);
+    kx.group_master[0] = crypto::uftp4::kMasterVersion;
+    auto hs = session::ServerHandshake::create(std::move(kx), cfg.server_id, cfg.group_id,
+                                               cfg.priv_addr, &why);
+    if (!hs) {
+      spdlog::error("encryption: {}", why);
+      return kExitSetup;
+    }
+    cfg.handshake = std::move(*hs);
+    auto a = cfg.handshake->make_group_aead(cfg.server_id);
+    if (!a) {
+      spdlog::error("encryption: cannot set up {}", o.cipher);
+      return kExitSetup;
+    }
+    data_aead = std::move(*a);
+    ecfg.block.aead = data_aead.get();
+    spdlog::info("encrypted: {}, ECDH P-256, ANNOUNCE signed by {} key {}", o.cipher,
+                 o.key_file.empty() ? "a fresh" : "the", fingerprint);
+  }
   session::SenderSession session(cfg, entries);
   engine::SendEngine eng(session, **src, **sock, ecfg);
   StatusFile status;
@@ -465,6 +517,13 @@ std::function<int()> add_send(CLI::App& app) {
                 "our ID (hex or IPv4 form); default: the interface's IPv4 address");
   c->add_option("--buffer", o->buffer, "socket send buffer in bytes (K/M/G)")
       ->capture_default_str();
+  c->add_option("--cipher", o->cipher,
+                "encrypt with aes256-gcm or aes128-gcm after an ECDH key exchange signed with "
+                "--key (protocol 4 today); 'none' sends in the clear")
+      ->check(CLI::IsMember({"none", "aes256-gcm", "aes128-gcm"}))
+      ->capture_default_str();
+  c->add_option("--key", o->key_file,
+                "our EC signing key (PEM, from 'volley keys gen'); default: a fresh P-256 key");
   c->add_option("--status-file", o->status_file,
                 "append JSON lines: one per receiver and file, one per receiver, one per session");
   c->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")

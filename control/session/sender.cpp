@@ -149,6 +149,12 @@ void SenderSession::start(TimeNs now) {
 }
 
 void SenderSession::send_announce(TimeNs now) {
+  if (!pending_keys_.empty()) {  // each round repeats KEYINFO to whoever has not confirmed it
+    Outgoing k{.type = wire::MsgType::keyinfo};
+    for (const auto& [id, p] : pending_keys_) k.ids.push_back(id);
+    std::sort(k.ids.begin(), k.ids.end());
+    queue(std::move(k));
+  }
   Outgoing o{.type = wire::MsgType::announce, .ids = never_registered_};
   queue(std::move(o));
   ++announce_rounds_;
@@ -157,6 +163,12 @@ void SenderSession::send_announce(TimeNs now) {
 }
 
 void SenderSession::end_announce(TimeNs now) {
+  for (const auto& [id, p] : pending_keys_) {
+    events_.push_back({.kind = SenderEvent::Kind::client_lost,
+                       .client = id,
+                       .text = "registered but never confirmed the keys (no KEYINFO_ACK)"});
+  }
+  pending_keys_.clear();
   for (std::uint32_t id : never_registered_) {
     events_.push_back({.kind = SenderEvent::Kind::client_lost,
                        .client = id,
@@ -449,14 +461,20 @@ void SenderSession::update_rtt(std::size_t idx, std::uint64_t ts_echo_us, TimeNs
 
 void SenderSession::on_datagram(wire::MutBytes pkt, TimeNs now) {
   if (phase_ == Phase::idle || phase_ == Phase::finished) return;
-  auto o = proto::open_packet(pkt, cfg_.aead);
+  crypto::Aead* aead = cfg_.aead;
+  if (cfg_.handshake != nullptr) {  // each receiver's packets carry its ID in the nonce
+    auto h = wire::decode_header(pkt);
+    aead = h ? cfg_.handshake->client_aead(h->src_id) : nullptr;
+  }
+  auto o = proto::open_packet(pkt, aead);
   if (!o || o->header.group_id != cfg_.group_id || o->header.version != cfg_.version) {
     ++stats_.dropped_packets;
     return;
   }
-  // With keys in force only the handshake may travel in the clear.
-  if (cfg_.aead != nullptr && !o->was_encrypted && o->type != wire::MsgType::register_ &&
-      o->type != wire::MsgType::client_key) {
+  // With keys in force only the handshake (and an ABORT before keys) may travel in the clear.
+  if (encrypted() && !o->was_encrypted && o->type != wire::MsgType::register_ &&
+      o->type != wire::MsgType::client_key &&
+      !(o->type == wire::MsgType::abort && phase_ == Phase::announce)) {
     ++stats_.dropped_packets;
     return;
   }
@@ -468,6 +486,8 @@ void SenderSession::on_datagram(wire::MutBytes pkt, TimeNs now) {
   const std::uint32_t id = o->header.src_id;
   if (auto* r = std::get_if<wire::Register>(&*m)) {
     handle_register(id, *r, now);
+  } else if (auto* k = std::get_if<wire::KeyInfoAck>(&*m); k != nullptr && o->was_encrypted) {
+    handle_keyinfo_ack(id, *k, now);
   } else if (auto* a = std::get_if<wire::FileInfoAck>(&*m)) {
     handle_fileinfo_ack(id, *a, now);
   } else if (auto* s = std::get_if<wire::StatusMsg>(&*m)) {
@@ -483,8 +503,10 @@ void SenderSession::on_datagram(wire::MutBytes pkt, TimeNs now) {
 
 void SenderSession::handle_register(std::uint32_t id, const wire::Register& m, TimeNs now) {
   if (auto idx = find(id)) {
-    if (active(*idx))
-      queue({.type = wire::MsgType::reg_conf, .ids = {id}});  // our REG_CONF was lost
+    if (active(*idx)) {  // our REG_CONF (or KEYINFO) was lost
+      queue(
+          {.type = cfg_.handshake ? wire::MsgType::keyinfo : wire::MsgType::reg_conf, .ids = {id}});
+    }
     return;
   }
   if (phase_ != Phase::announce) {
@@ -497,7 +519,39 @@ void SenderSession::handle_register(std::uint32_t id, const wire::Register& m, T
       queue({.type = wire::MsgType::abort, .host = id, .text = "Not in host list"});
       return;
     }
-    never_registered_.erase(it);
+  }
+  if (cfg_.handshake != nullptr) {
+    // Keys first: the receiver is admitted when its KEYINFO_ACK proves it holds them.
+    std::string why;
+    if (auto st = cfg_.handshake->add_client(id, m.keyinfo, m.rand2, &why); !st) {
+      queue({.type = wire::MsgType::abort, .host = id, .text = "Bad key exchange: " + why});
+      return;
+    }
+    pending_keys_[id] = {m.ts_echo_us, now};
+    queue({.type = wire::MsgType::keyinfo, .ids = {id}});
+    return;
+  }
+  admit(id, m.ts_echo_us, now);
+}
+
+void SenderSession::handle_keyinfo_ack(std::uint32_t id, const wire::KeyInfoAck& m, TimeNs now) {
+  auto it = pending_keys_.find(id);
+  if (it == pending_keys_.end() || phase_ != Phase::announce) return;  // a repeat: fine
+  if (!cfg_.handshake->verify_ok(id, m.verify)) {
+    ++stats_.dropped_packets;
+    return;
+  }
+  // The RTT sample is the REGISTER's: move its echo on by the time the KEYINFO round took.
+  const auto held_us = static_cast<std::uint64_t>((now - it->second.at) / proto::kUs);
+  const std::uint64_t echo = it->second.ts_echo_us + held_us;
+  pending_keys_.erase(it);
+  admit(id, echo, now);
+}
+
+void SenderSession::admit(std::uint32_t id, std::uint64_t ts_echo_us, TimeNs now) {
+  if (!cfg_.closed_group.empty()) {
+    auto it = std::lower_bound(never_registered_.begin(), never_registered_.end(), id);
+    if (it != never_registered_.end() && *it == id) never_registered_.erase(it);
   }
   const std::size_t idx = clients_.size();
   clients_.push_back(
@@ -506,8 +560,8 @@ void SenderSession::handle_register(std::uint32_t id, const wire::Register& m, T
   answered_.push_back(false);
   silent_.push_back(0);
   index_.emplace(id, idx);
-  update_rtt(idx, m.ts_echo_us, now);
-  queue({.type = wire::MsgType::reg_conf, .ids = {id}});
+  update_rtt(idx, ts_echo_us, now);
+  if (cfg_.handshake == nullptr) queue({.type = wire::MsgType::reg_conf, .ids = {id}});
   events_.push_back({.kind = SenderEvent::Kind::client_registered, .client = id});
   if (!cfg_.closed_group.empty() && never_registered_.empty()) {
     set_timer(std::min(timer_, now + grtt_ns_));  // everyone is in: one more GRTT, then go
@@ -666,6 +720,16 @@ std::optional<SenderEvent> SenderSession::poll_event() {
   return e;
 }
 
+bool SenderSession::sign_announce(wire::MutBytes pkt) const {
+  // Find the signature field by decoding what we just encoded, then sign the whole packet.
+  auto m = wire::decode_body(cfg_.version, wire::MsgType::announce, pkt.subspan(wire::kHeaderLen));
+  if (!m) return false;
+  const auto& a = std::get<wire::Announce>(*m);
+  if (!a.enc_info || a.enc_info->sig.size() != cfg_.handshake->sig_len()) return false;
+  const auto at = static_cast<std::size_t>(a.enc_info->sig.data() - pkt.data());
+  return static_cast<bool>(cfg_.handshake->sign_announce(pkt, at));
+}
+
 std::optional<SenderSession::Out> SenderSession::poll_transmit(wire::MutBytes out, TimeNs now) {
   while (!outq_.empty()) {
     Outgoing o = std::move(outq_.front());
@@ -688,8 +752,13 @@ std::optional<SenderSession::Out> SenderSession::poll_transmit(wire::MutBytes ou
         a.timestamp_us = ts_us(now);
         a.pub_addr = cfg_.pub_addr;
         a.priv_addr = cfg_.priv_addr;
-        if (cfg_.aead != nullptr) {
-          wire::EncInfo ei;  // null-AEAD seam: announces "encrypted", no key exchange yet
+        std::vector<std::uint8_t> zero_sig;
+        if (cfg_.handshake != nullptr) {
+          a.enc_info = cfg_.handshake->enc_info();
+          zero_sig.assign(cfg_.handshake->sig_len(), 0);
+          a.enc_info->sig = zero_sig;
+        } else if (cfg_.aead != nullptr) {
+          wire::EncInfo ei;  // preshared-key seam: announces "encrypted", no key exchange
           ei.keytype = 6;    // AES-256-GCM
           ei.hashtype = 3;   // SHA-256
           a.enc_info = ei;
@@ -697,6 +766,28 @@ std::optional<SenderSession::Out> SenderSession::poll_transmit(wire::MutBytes ou
         a.ids = ids;
         to = SendTo::public_group;
         n = proto::build_packet(h, a, out, nullptr, iv_ctr_);
+        if (n && cfg_.handshake != nullptr && !sign_announce(out.first(*n))) n = Errc::bad_value;
+        break;
+      }
+      case wire::MsgType::keyinfo: {
+        // Plaintext, to the private group; one record per receiver, as many as fit a block.
+        std::vector<std::uint8_t> entries;
+        const std::uint64_t ctr = ++keyinfo_ctr_;
+        const std::size_t fit = std::max<std::size_t>(1, cfg_.blocksize / wire::kKeyInfoEntryLen);
+        std::vector<std::uint32_t> rest;
+        for (std::uint32_t id : o.ids) {
+          if (entries.size() / wire::kKeyInfoEntryLen == fit) {
+            rest.push_back(id);
+            continue;
+          }
+          if (auto e = cfg_.handshake->keyinfo_entry(id, ctr)) {
+            entries.insert(entries.end(), e->begin(), e->end());
+          }
+        }
+        if (!rest.empty())
+          outq_.push_front({.type = wire::MsgType::keyinfo, .ids = std::move(rest)});
+        n = proto::build_packet(h, wire::KeyInfo{.iv_ctr = ctr, .entries = entries}, out, nullptr,
+                                iv_ctr_);
         break;
       }
       case wire::MsgType::reg_conf:

@@ -9,12 +9,14 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "control/session/server_handshake.hpp"
 #include "control/session/types.hpp"
 #include "crypto/aead.hpp"
 #include "dataplane/proto/block_bitmap.hpp"
@@ -42,7 +44,10 @@ struct SenderConfig {
   wire::IpAddr pub_addr;
   wire::IpAddr priv_addr;
   std::int64_t wall_offset_us = 0;  // added to now/1000 for wire timestamps
-  crypto::Aead* aead = nullptr;     // group key (null AEAD seam); nullptr = unencrypted
+  crypto::Aead* aead = nullptr;     // preshared group key (simulator seam); nullptr = none
+  // UFTP 4 key exchange (ECDH + ECDSA, AES-GCM): the session encrypts with the keys it
+  // negotiates; the dataplane seals with ServerHandshake::make_group_aead(server_id).
+  std::shared_ptr<ServerHandshake> handshake;
 };
 
 enum class ClientState : std::uint8_t { registered, lost, aborted, done };
@@ -117,7 +122,9 @@ class SenderSession {
 
   [[nodiscard]] bool finished() const noexcept { return phase_ == Phase::finished; }
   // The session is encrypted: packets after the announce are sealed by the dataplane.
-  [[nodiscard]] bool encrypted() const noexcept { return cfg_.aead != nullptr; }
+  [[nodiscard]] bool encrypted() const noexcept {
+    return cfg_.aead != nullptr || cfg_.handshake != nullptr;
+  }
   // True when every client that registered (and every closed-group member) got every file.
   [[nodiscard]] bool all_succeeded() const noexcept;
   [[nodiscard]] const std::vector<ClientInfo>& clients() const noexcept { return clients_; }
@@ -145,6 +152,8 @@ class SenderSession {
   enum class Step : std::uint8_t { idle, wait_ack, receiving, complete };
 
   void handle_register(std::uint32_t id, const wire::Register& m, TimeNs now);
+  void handle_keyinfo_ack(std::uint32_t id, const wire::KeyInfoAck& m, TimeNs now);
+  void admit(std::uint32_t id, std::uint64_t ts_echo_us, TimeNs now);
   void handle_fileinfo_ack(std::uint32_t id, const wire::FileInfoAck& m, TimeNs now);
   void handle_status(std::uint32_t id, const wire::StatusMsg& m, TimeNs now);
   void handle_complete(std::uint32_t id, const wire::Complete& m, TimeNs now);
@@ -162,6 +171,7 @@ class SenderSession {
   void maybe_advance(TimeNs now);
   void drop_client(std::size_t idx, ClientState why, std::string reason, bool tell);
   void abort_all(std::string reason);
+  [[nodiscard]] bool sign_announce(wire::MutBytes pkt) const;
   void check_cancel() noexcept;
   void queue(Outgoing o);
   void update_rtt(std::size_t idx, std::uint64_t ts_echo_us, TimeNs now);
@@ -185,6 +195,13 @@ class SenderSession {
   std::vector<std::uint32_t> silent_;  // per client: rounds without an answer
   std::unordered_map<std::uint32_t, std::size_t> index_;
   std::vector<std::uint32_t> never_registered_;  // closed-group members still silent
+  // Encrypted sessions: registered, keys derived, KEYINFO sent, no valid KEYINFO_ACK yet.
+  struct PendingKey {
+    std::uint64_t ts_echo_us;  // of the REGISTER, moved on by the time held
+    TimeNs at;
+  };
+  std::unordered_map<std::uint32_t, PendingKey> pending_keys_;
+  std::uint64_t keyinfo_ctr_ = 0;
   std::deque<Outgoing> outq_;
   std::deque<SenderEvent> events_;
   std::optional<DataJob> job_;  // ready for poll_job
