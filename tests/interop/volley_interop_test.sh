@@ -54,6 +54,8 @@ volley_send_args() {
   printf '%s\n' send -I eth0 -M "$IL_PUB_ADDR" -p "$PORT" -R "$((RATE_KBPS / 1000))M" \
     -b "$BLOCKSIZE" -H "$(il_ids)" --protocol 4 --robust 10 --grtt 0.05:0.01:1.0 \
     --status-file "$IL_WORK/sender.status" --log-level "$VOLLEY_LOG_LEVEL"
+  # CIPHER (e.g. aes256-gcm): UFTP 4's ECDH + ECDSA key exchange, then AES-GCM both ways.
+  [[ -z "${CIPHER:-}" ]] || printf '%s\n' --cipher "$CIPHER"
 }
 
 # `volley recv` for one session, with the same directories and ID as il_start_uftpd.
@@ -125,4 +127,14 @@ else
   done
 fi
 il_capture_check uftp4
+if [[ -n "${CIPHER:-}" ]] && il_capture_wanted; then
+  # Encrypted for real: data and file info only inside ENCRYPTED, none in the clear.
+  pcap=$IL_WORK/sender.pcapng
+  enc=$(tshark -r "$pcap" -d "udp.port==$PORT,uftp" -Y 'uftp4.func == 18' 2>/dev/null | wc -l)
+  clear=$(tshark -r "$pcap" -d "udp.port==$PORT,uftp" \
+    -Y 'uftp4.func == 7 || uftp4.func == 9 || uftp4.func == 10' 2>/dev/null | wc -l)
+  il_log "encrypted session: $enc ENCRYPTED packets, $clear FILEINFO/FILESEG/DONE in the clear"
+  ((enc > 100)) || il_fail "only $enc ENCRYPTED packets in an encrypted session"
+  ((clear == 0)) || il_fail "$clear FILEINFO/FILESEG/DONE packets in the clear"
+fi
 il_finish
