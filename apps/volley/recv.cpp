@@ -148,6 +148,10 @@ int run_recv(const RecvOptions& o) {
                       {"outcome", "rejected"},
                       {"reason", e.text}});
         break;
+      case K::session_refused:
+        spdlog::warn("session {}: not joined: {}", group, e.text);
+        status.write({{"event", "refused"}, {"session", group}, {"reason", e.text}});
+        break;
       case K::session_finished:
         ++finished;
         if (!e.ok) ++failed;

@@ -1,7 +1,9 @@
 #include "control/session/receiver.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
+#include "control/session/client_handshake.hpp"
 #include "dataplane/wire/quant.hpp"
 
 namespace volley::session {
@@ -16,6 +18,7 @@ struct Receiver::Session {
   std::uint8_t robust = 20;
   DurationNs grtt_ns = 500 * proto::kMs;
   bool encrypted = false;
+  std::unique_ptr<ClientHandshake> hs;  // UFTP 4 key exchange (nullptr: preshared key or none)
   bool sync = false;
   bool preview = false;
   wire::IpAddr priv_addr;
@@ -79,7 +82,7 @@ void Receiver::on_control(const PeerAddr& from, const proto::Opened& o, TimeNs n
     return;
   }
   if (auto* a = std::get_if<wire::Announce>(&*m)) {
-    handle_announce(from, o.header, *a, now);
+    handle_announce(from, o, *a, now);
     return;
   }
   auto it = sessions_.find(o.header.group_id);
@@ -92,9 +95,11 @@ void Receiver::on_control(const PeerAddr& from, const proto::Opened& o, TimeNs n
     ++stats_.dropped;
     return;
   }
-  // Once a session is encrypted, only the handshake may arrive in the clear.
+  // Once a session is encrypted, only the handshake (and an ABORT before keys) may arrive in
+  // the clear.
   if (s.encrypted && !o.was_encrypted && o.type != wire::MsgType::reg_conf &&
-      o.type != wire::MsgType::keyinfo) {
+      o.type != wire::MsgType::keyinfo &&
+      !(o.type == wire::MsgType::abort && s.phase == Session::Phase::registering)) {
     ++stats_.dropped;
     return;
   }
@@ -106,6 +111,8 @@ void Receiver::on_control(const PeerAddr& from, const proto::Opened& o, TimeNs n
       s.reg_next = s.reg_giveup = proto::kNever;
       events_.push_back({.kind = ReceiverEvent::Kind::session_started, .group_id = s.group_id});
     }
+  } else if (auto* k = std::get_if<wire::KeyInfo>(&*m)) {
+    handle_keyinfo(s, o.header, *k, now);
   } else if (auto* f = std::get_if<wire::FileInfo>(&*m)) {
     handle_fileinfo(s, *f, now);
   } else if (auto* d = std::get_if<wire::Done>(&*m)) {
@@ -121,8 +128,45 @@ void Receiver::on_control(const PeerAddr& from, const proto::Opened& o, TimeNs n
   }
 }
 
-void Receiver::handle_announce(const PeerAddr& from, const wire::Header& h, const wire::Announce& a,
-                               TimeNs now) {
+void Receiver::handle_keyinfo(Session& s, const wire::Header& h, const wire::KeyInfo& k,
+                              TimeNs now) {
+  if (!s.hs) return;
+  auto v = s.hs->on_keyinfo(h, k);
+  if (!v) {
+    outq_.push_back({.group_id = s.group_id,
+                     .type = wire::MsgType::abort,
+                     .text = "Decrypt failed for group master"});
+    return;
+  }
+  if (!*v) return;  // no record for us in this one
+  if (s.phase == Session::Phase::registering) {
+    commands_.push_back(
+        {.kind = RxCommand::Kind::group_key, .group_id = s.group_id, .aead = s.hs->open()});
+    s.phase = Session::Phase::registered;
+    s.reg_next = s.reg_giveup = proto::kNever;
+    events_.push_back({.kind = ReceiverEvent::Kind::session_started,
+                       .group_id = s.group_id,
+                       .text = "encrypted, sender key " + s.hs->server_fingerprint()});
+  }
+  s.last_activity = now;
+  outq_.push_back({.group_id = s.group_id,
+                   .type = wire::MsgType::keyinfo_ack,
+                   .verify = std::vector<std::uint8_t>((*v)->begin(), (*v)->end())});
+}
+
+void Receiver::refuse_announce(const wire::Header& h, std::string why, TimeNs now) {
+  // Said once per session: its repeated ANNOUNCEs are ignored for a while.
+  finished_[h.group_id] = now + 60 * proto::kSec;
+  char id[16];
+  std::snprintf(id, sizeof id, "0x%08x", h.src_id);
+  events_.push_back({.kind = ReceiverEvent::Kind::session_refused,
+                     .group_id = h.group_id,
+                     .text = "sender " + std::string(id) + ": " + std::move(why)});
+}
+
+void Receiver::handle_announce(const PeerAddr& from, const proto::Opened& o,
+                               const wire::Announce& a, TimeNs now) {
+  const wire::Header& h = o.header;
   if (auto it = sessions_.find(h.group_id); it != sessions_.end()) {
     Session& s = *it->second;
     if (h.src_id != s.server_id) return;
@@ -141,18 +185,47 @@ void Receiver::handle_announce(const PeerAddr& from, const wire::Header& h, cons
   }
   if (auto f = finished_.find(h.group_id); f != finished_.end() && now < f->second) return;
   const bool encrypted = a.enc_info.has_value();
-  const bool refuse =
-      sessions_.size() >= cfg_.max_sessions || (encrypted && cfg_.aead == nullptr) ||
-      (!encrypted && cfg_.require_encryption) || (!a.ids.empty() && !listed(a.ids)) ||
-      (!cfg_.allowed_servers.empty() &&
-       std::find(cfg_.allowed_servers.begin(), cfg_.allowed_servers.end(), h.src_id) ==
-           cfg_.allowed_servers.end()) ||
-      a.blocksize < wire::kMinBlockSize || a.blocksize > wire::kMaxBlockSize;
+  const bool refuse = sessions_.size() >= cfg_.max_sessions ||
+                      (!encrypted && cfg_.require_encryption) ||
+                      (!a.ids.empty() && !listed(a.ids)) ||
+                      (!cfg_.allowed_servers.empty() &&
+                       std::find(cfg_.allowed_servers.begin(), cfg_.allowed_servers.end(),
+                                 h.src_id) == cfg_.allowed_servers.end()) ||
+                      a.blocksize < wire::kMinBlockSize || a.blocksize > wire::kMaxBlockSize;
   if (refuse) {
     ++stats_.dropped;
     return;
   }
+  std::unique_ptr<ClientHandshake> hs;
+  if (encrypted && cfg_.aead == nullptr) {
+    // Key exchange: verify the signed ANNOUNCE, as the whole packet that was signed.
+    std::vector<std::uint8_t> pkt(wire::kHeaderLen + o.body.size());
+    wire::Writer w(wire::MutBytes(pkt).first(wire::kHeaderLen));
+    wire::encode_header(w, h);
+    std::copy(o.body.begin(), o.body.end(), pkt.begin() + wire::kHeaderLen);
+    auto again = wire::decode_body(h.version, wire::MsgType::announce,
+                                   wire::Bytes(pkt).subspan(wire::kHeaderLen));
+    std::span<const std::uint8_t> pinned;
+    if (auto k = cfg_.server_keys.find(h.src_id); k != cfg_.server_keys.end()) {
+      pinned = k->second;
+    } else if (!cfg_.server_keys.empty()) {
+      ++stats_.dropped;  // a sender not on our list
+      refuse_announce(h, "not on the server list", now);
+      return;
+    }
+    std::string why;
+    auto c = again ? ClientHandshake::from_announce(pkt, h, std::get<wire::Announce>(*again),
+                                                    cfg_.client_id, pinned, cfg_.random, &why)
+                   : Result<std::unique_ptr<ClientHandshake>>(again.error());
+    if (!c) {
+      ++stats_.dropped;
+      refuse_announce(h, why, now);
+      return;
+    }
+    hs = std::move(*c);
+  }
   auto s = std::make_unique<Session>();
+  s->hs = std::move(hs);
   s->group_id = h.group_id;
   s->group_inst = h.group_inst;
   s->server_id = h.src_id;
@@ -171,7 +244,8 @@ void Receiver::handle_announce(const PeerAddr& from, const wire::Header& h, cons
   s->reg_giveup = now + floor(5 * s->robust * s->grtt_ns);
   commands_.push_back({.kind = RxCommand::Kind::group_add,
                        .group_id = h.group_id,
-                       .aead = encrypted ? cfg_.aead : nullptr});
+                       .aead = encrypted ? cfg_.aead : nullptr,
+                       .encrypted = encrypted});
   outq_.push_back(
       {.group_id = h.group_id, .type = wire::MsgType::register_, .ts_echo_us = a.timestamp_us});
   sessions_.emplace(h.group_id, std::move(s));
@@ -606,15 +680,22 @@ std::optional<Receiver::Out> Receiver::poll_transmit(wire::MutBytes out, TimeNs 
     h.src_id = cfg_.client_id;
     h.group_id = s.group_id;
     h.group_inst = s.group_inst;
-    crypto::Aead* aead = s.encrypted ? cfg_.aead : nullptr;
+    crypto::Aead* aead = s.hs ? s.hs->seal() : s.encrypted ? cfg_.aead : nullptr;
     Result<std::size_t> n = Errc::bad_type;
     switch (o.type) {
       case wire::MsgType::register_: {
         wire::Register r;
         r.ts_echo_us = o.ts_echo_us;
+        if (s.hs) {
+          r.rand2 = s.hs->rand2();
+          r.keyinfo = s.hs->ecdh_blob();
+        }
         n = proto::build_packet(h, r, out, nullptr, iv_ctr_);
         break;
       }
+      case wire::MsgType::keyinfo_ack:
+        n = proto::build_packet(h, wire::KeyInfoAck{.verify = o.verify}, out, aead, iv_ctr_);
+        break;
       case wire::MsgType::fileinfo_ack:
         n = proto::build_packet(
             h,

@@ -18,6 +18,7 @@
 
 #include "control/session/types.hpp"
 #include "crypto/aead.hpp"
+#include "crypto/random.hpp"
 #include "dataplane/proto/block_bitmap.hpp"
 #include "dataplane/proto/file_store.hpp"
 #include "dataplane/proto/framing.hpp"
@@ -31,6 +32,10 @@ struct ReceiverConfig {
   bool require_encryption = false;              // refuse plaintext sessions
   crypto::Aead* aead = nullptr;                 // null-AEAD seam: the group key, if any
   std::vector<std::uint32_t> allowed_servers;   // empty = any server
+  // Encrypted sessions (UFTP 4 key exchange): sender ID -> the SHA-1 fingerprint its signing
+  // key must have. Empty: any sender key is accepted (its fingerprint is logged).
+  std::unordered_map<std::uint32_t, std::vector<std::uint8_t>> server_keys;
+  crypto::RandomSource random = crypto::random_bytes;
   std::int64_t wall_offset_us = 0;
 };
 
@@ -40,6 +45,7 @@ struct ReceiverEvent {
     file_done,         // outcome says how
     file_rejected,     // with a reason in text
     session_finished,  // ok says whether every accepted file arrived complete
+    session_refused,   // an ANNOUNCE we would not join (bad signature, unknown key, ...): text
   } kind{};
   std::uint32_t group_id = 0;
   std::uint16_t file_id = 0;
@@ -98,10 +104,13 @@ class Receiver {
     std::uint8_t flags = 0;
     std::uint64_t ts_echo_us = 0;
     std::string text;
+    std::vector<std::uint8_t> verify;  // KEYINFO_ACK
   };
 
-  void handle_announce(const PeerAddr& from, const wire::Header& h, const wire::Announce& a,
+  void handle_announce(const PeerAddr& from, const proto::Opened& o, const wire::Announce& a,
                        TimeNs now);
+  void handle_keyinfo(Session& s, const wire::Header& h, const wire::KeyInfo& k, TimeNs now);
+  void refuse_announce(const wire::Header& h, std::string why, TimeNs now);
   void handle_fileinfo(Session& s, const wire::FileInfo& f, TimeNs now);
   void handle_done(Session& s, const wire::Done& d, TimeNs now);
   void handle_abort(Session& s, const wire::Abort& a, TimeNs now);

@@ -21,8 +21,12 @@ void RxDataplane::apply(const proto::RxCommand& cmd) noexcept {
       // Control caps live sessions below kMaxGroups; past it the group stays keyless and its
       // FILESEGs are counted as bad.
       if (group(cmd.group_id) == nullptr && groups_.size() < kMaxGroups) {
-        groups_.push_back({cmd.group_id, static_cast<crypto::Aead*>(cmd.aead), 0, false, 0});
+        groups_.push_back({cmd.group_id, static_cast<crypto::Aead*>(cmd.aead),
+                           cmd.encrypted || cmd.aead != nullptr, 0, false, 0});
       }
+      break;
+    case K::group_key:
+      if (Group* g = group(cmd.group_id)) g->aead = static_cast<crypto::Aead*>(cmd.aead);
       break;
     case K::group_remove:
       std::erase_if(groups_, [&](const Group& g) { return g.id == cmd.group_id; });
@@ -89,7 +93,7 @@ std::optional<proto::Opened> RxDataplane::on_datagram(wire::MutBytes pkt,
     ++stats_.bad_fileseg;
     return std::nullopt;
   }
-  if (aead != nullptr && !o->was_encrypted) {
+  if (g->encrypted && !o->was_encrypted) {
     ++stats_.plaintext_in_encrypted;
     return std::nullopt;
   }

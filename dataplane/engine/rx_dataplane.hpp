@@ -66,6 +66,7 @@ class RxDataplane {
   struct Group {
     std::uint32_t id;
     crypto::Aead* aead;
+    bool encrypted;
     std::uint16_t highest_seq;
     bool seq_seen;
     proto::TimeNs activity_reported;

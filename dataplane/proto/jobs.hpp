@@ -32,14 +32,21 @@ struct DataCompletion {
 
 // Receiver control → dataplane: session and file set-up for the FILESEG path.
 struct RxCommand {
-  enum class Kind : std::uint8_t { group_add, group_remove, file_open, file_close } kind{};
+  enum class Kind : std::uint8_t {
+    group_add,
+    group_remove,
+    file_open,
+    file_close,
+    group_key,  // the group's key is now known: `aead` opens its packets
+  } kind{};
   std::uint32_t group_id = 0;
   std::uint16_t file_id = 0;
   std::uint32_t handle = 0;   // file_open: FileStore handle
   wire::FileLayout layout{};  // file_open
   void* received =
       nullptr;  // file_open: proto::BlockBitmap*, owned by control, written by the dataplane
-  void* aead = nullptr;  // group_add: crypto::Aead* for the group (nullptr = plaintext)
+  void* aead = nullptr;    // group_add/group_key: crypto::Aead* for the group (nullptr: none yet)
+  bool encrypted = false;  // group_add: the session is encrypted (plaintext data is refused)
 };
 // Dataplane → receiver control.
 struct RxEvent {

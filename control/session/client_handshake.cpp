@@ -1,0 +1,133 @@
+#include "control/session/client_handshake.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include "crypto/openssl_aead.hpp"
+
+namespace volley::session {
+namespace {
+
+constexpr std::uint8_t kEcdhEcdsaAuthenc = 0x33;  // keyextype ECDH_ECDSA << 4 | AUTHENC
+
+template <typename T>
+Result<T> refuse(Errc e, std::string* why, std::string msg) {
+  if (why != nullptr) *why = std::move(msg);
+  return e;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ClientHandshake>> ClientHandshake::from_announce(
+    wire::Bytes packet, const wire::Header& h, const wire::Announce& a, std::uint32_t client_id,
+    std::span<const std::uint8_t> pinned_fingerprint, crypto::RandomSource random,
+    std::string* why) {
+  using R = std::unique_ptr<ClientHandshake>;
+  if (!a.enc_info) return refuse<R>(Errc::bad_value, why, "not an encrypted session");
+  const auto& e = *a.enc_info;
+  if (h.version != wire::Version::v4) {
+    return refuse<R>(Errc::bad_version, why, "protocol 5 key exchange is not implemented yet");
+  }
+  if (e.keyextype_sigtype != kEcdhEcdsaAuthenc) {
+    return refuse<R>(Errc::bad_value, why,
+                     "only ECDH key exchange with ECDSA signatures and an AEAD is supported");
+  }
+  const auto keytype = crypto::key_type_from_code(e.keytype);
+  const auto hashtype = crypto::hash_type_from_code(e.hashtype);
+  if (!crypto::is_aead(keytype) || crypto::hash_len(hashtype) < 32) {
+    return refuse<R>(Errc::bad_value, why, "cipher must be AES-GCM/CCM and hash SHA-256 or up");
+  }
+  if ((e.flags & 0x01) != 0) {
+    return refuse<R>(Errc::bad_value, why, "client authentication (uftp -c) is not supported yet");
+  }
+  auto server_key = crypto::PublicKey::from_blob(e.key_blob, why);
+  if (!server_key) return server_key.error();
+  auto fp = crypto::fingerprint(e.key_blob);
+  if (!fp) return fp.error();
+  const std::string fp_text = crypto::format_fingerprint(fp->view());
+  if (!pinned_fingerprint.empty() &&
+      !std::equal(pinned_fingerprint.begin(), pinned_fingerprint.end(), fp->view().begin(),
+                  fp->view().end())) {
+    return refuse<R>(Errc::auth_failed, why,
+                     "server key fingerprint " + fp_text + " is not the one configured (" +
+                         crypto::format_fingerprint(pinned_fingerprint) + ")");
+  }
+  // The signature covers the whole packet as sent, with the signature bytes zeroed.
+  std::vector<std::uint8_t> copy(packet.begin(), packet.end());
+  const auto at = static_cast<std::size_t>(e.sig.data() - packet.data());
+  if (e.sig.empty() || at + e.sig.size() > copy.size()) {
+    return refuse<R>(Errc::auth_failed, why, "ANNOUNCE carries no signature");
+  }
+  std::fill_n(copy.begin() + static_cast<long>(at), e.sig.size(), 0);
+  if (!server_key->verify(hashtype, copy, e.sig)) {
+    return refuse<R>(Errc::auth_failed, why, "ANNOUNCE signature does not verify");
+  }
+  auto server_dh = crypto::PublicKey::from_blob(e.dh_blob, why);
+  if (!server_dh || server_dh->kind() != crypto::KeyKind::ec || !server_dh->curve()) {
+    return refuse<R>(Errc::bad_value, why, "sender's ECDH key is not a supported EC key");
+  }
+  auto own = crypto::PrivateKey::generate_ec(*server_dh->curve());
+  if (!own) return own.error();
+  auto secret = own->ecdh(*server_dh, why);
+  if (!secret) return secret.error();
+  auto premaster = crypto::ecdh_premaster_v4(*secret);
+  crypto::secure_zero(*secret);
+  if (!premaster) return premaster.error();
+
+  R c(new ClientHandshake());
+  c->keytype_ = keytype;
+  c->hashtype_ = hashtype;
+  c->group_id_ = h.group_id;
+  c->server_id_ = h.src_id;
+  c->client_id_ = client_id;
+  c->priv_addr_ = a.priv_addr;
+  c->rand1_ = e.rand1;
+  random(c->rand2_);
+  // As stock does: the first 4 bytes are the time, little-endian. Nobody checks them.
+  const auto t = static_cast<std::uint32_t>(std::time(nullptr));
+  for (std::size_t i = 0; i < 4; ++i) c->rand2_[i] = static_cast<std::uint8_t>(t >> (8 * i));
+  c->premaster_.assign(premaster->view().begin(), premaster->view().end());
+  c->own_blob_ = own->public_key().blob();
+  auto keys = crypto::uftp4::client_keys(hashtype, keytype, c->premaster_, c->rand1_, c->rand2_);
+  if (!keys) return keys.error();
+  c->own_ = std::move(*keys);
+  c->server_fp_ = fp_text;
+  return c;
+}
+
+Result<std::optional<std::array<std::uint8_t, crypto::uftp4::kVerifyLen>>>
+ClientHandshake::on_keyinfo(const wire::Header& h, const wire::KeyInfo& k) {
+  using R = std::optional<std::array<std::uint8_t, crypto::uftp4::kVerifyLen>>;
+  if (h.src_id != server_id_) return Errc::bad_value;
+  for (std::size_t off = 0; off + wire::kKeyInfoEntryLen <= k.entries.size();
+       off += wire::kKeyInfoEntryLen) {
+    if (wire::load_be32(k.entries.data() + off) != client_id_) continue;
+    if (verify_) return R{*verify_};  // a repeat: the ACK was lost
+    auto m = crypto::uftp4::unwrap_master(own_, server_id_, k.iv_ctr,
+                                          k.entries.subspan(off + 4, crypto::uftp4::kWrappedLen));
+    if (!m) return m.error();
+    group_master_ = *m;
+    auto g = crypto::uftp4::group_keys(hashtype_, keytype_, group_master_, rand1_);
+    if (!g) return g.error();
+    group_ = std::move(*g);
+    auto v = crypto::uftp4::verify_data(hashtype_, group_id_,
+                                        {priv_addr_.bytes.data(), priv_addr_.len()}, rand1_, rand2_,
+                                        premaster_, {}, group_master_);
+    if (!v) return v.error();
+    auto open = make_open();
+    auto seal =
+        crypto::make_aead(keytype_, group_.key, crypto::v4_base_iv(group_.salt, client_id_));
+    if (!open || !seal) return Errc::bad_value;
+    open_ = std::move(*open);
+    seal_ = std::move(*seal);
+    verify_ = *v;
+    return R{*v};
+  }
+  return R{};
+}
+
+Result<std::unique_ptr<crypto::Aead>> ClientHandshake::make_open() const {
+  return crypto::make_aead(keytype_, group_.key, crypto::v4_base_iv(group_.salt, server_id_));
+}
+
+}  // namespace volley::session
