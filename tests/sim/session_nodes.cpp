@@ -24,6 +24,11 @@ SenderNode::SenderNode(Network& net, std::uint32_t ip, std::uint32_t pub_group,
       pub_(pub_group),
       priv_(priv_group),
       files_(std::move(files)),
+      data_aead_([&]() -> std::unique_ptr<crypto::Aead> {
+        if (!cfg.handshake) return nullptr;
+        auto a = cfg.handshake->make_group_aead(cfg.server_id);
+        return a ? std::move(*a) : nullptr;
+      }()),
       session_((cfg.pub_addr = to_ip(pub_group), cfg.priv_addr = to_ip(priv_group), cfg),
                files_->entries()),
       worker_({.version = cfg.version,
@@ -32,7 +37,7 @@ SenderNode::SenderNode(Network& net, std::uint32_t ip, std::uint32_t pub_group,
                .group_inst = cfg.group_inst,
                .rate_bytes_per_s = rate_bytes_per_s,
                .burst_bytes = 16 * 1024,
-               .aead = cfg.aead},
+               .aead = data_aead_ ? data_aead_.get() : cfg.aead},
               *files_),
       pipe_(session_, worker_),
       buf_(9216) {}

@@ -46,6 +46,7 @@ class SenderNode final : public Node {
   std::uint32_t ip_, pub_, priv_;
   HostId host_ = 0;
   std::shared_ptr<io::MemFileSource> files_;
+  std::unique_ptr<crypto::Aead> data_aead_;  // the group key's send context, with a handshake
   session::SenderSession session_;
   proto::BlockSender worker_;
   engine::SenderPipeline pipe_;
