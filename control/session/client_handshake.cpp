@@ -28,39 +28,43 @@ Result<std::unique_ptr<ClientHandshake>> ClientHandshake::from_announce(
   if (h.version != wire::Version::v4) {
     return refuse<R>(Errc::bad_version, why, "protocol 5 key exchange is not implemented yet");
   }
+  // First the signature, which covers every byte: until it verifies, anything wrong may be
+  // damage on the way (auth_failed: wait for the next ANNOUNCE). After it, a refusal is final.
+  const auto hashtype = crypto::hash_type_from_code(e.hashtype);
+  if (crypto::hash_len(hashtype) < 32) {
+    return refuse<R>(Errc::auth_failed, why, "hash must be SHA-256 or stronger");
+  }
+  auto server_key = crypto::PublicKey::from_blob(e.key_blob, why);
+  if (!server_key) return Errc::auth_failed;
+  std::vector<std::uint8_t> copy(packet.begin(), packet.end());
+  const auto at = static_cast<std::size_t>(e.sig.data() - packet.data());
+  if (e.sig.empty() || at + e.sig.size() > copy.size()) {
+    return refuse<R>(Errc::auth_failed, why, "ANNOUNCE carries no signature");
+  }
+  std::fill_n(copy.begin() + static_cast<long>(at), e.sig.size(), 0);  // signed zeroed
+  if (!server_key->verify(hashtype, copy, e.sig)) {
+    return refuse<R>(Errc::auth_failed, why, "ANNOUNCE signature does not verify");
+  }
   if (e.keyextype_sigtype != kEcdhEcdsaAuthenc) {
     return refuse<R>(Errc::bad_value, why,
                      "only ECDH key exchange with ECDSA signatures and an AEAD is supported");
   }
   const auto keytype = crypto::key_type_from_code(e.keytype);
-  const auto hashtype = crypto::hash_type_from_code(e.hashtype);
-  if (!crypto::is_aead(keytype) || crypto::hash_len(hashtype) < 32) {
-    return refuse<R>(Errc::bad_value, why, "cipher must be AES-GCM/CCM and hash SHA-256 or up");
+  if (!crypto::is_aead(keytype)) {
+    return refuse<R>(Errc::bad_value, why, "cipher must be AES-GCM or AES-CCM");
   }
   if ((e.flags & 0x01) != 0) {
     return refuse<R>(Errc::bad_value, why, "client authentication (uftp -c) is not supported yet");
   }
-  auto server_key = crypto::PublicKey::from_blob(e.key_blob, why);
-  if (!server_key) return server_key.error();
   auto fp = crypto::fingerprint(e.key_blob);
   if (!fp) return fp.error();
   const std::string fp_text = crypto::format_fingerprint(fp->view());
   if (!pinned_fingerprint.empty() &&
       !std::equal(pinned_fingerprint.begin(), pinned_fingerprint.end(), fp->view().begin(),
                   fp->view().end())) {
-    return refuse<R>(Errc::auth_failed, why,
+    return refuse<R>(Errc::bad_value, why,
                      "server key fingerprint " + fp_text + " is not the one configured (" +
                          crypto::format_fingerprint(pinned_fingerprint) + ")");
-  }
-  // The signature covers the whole packet as sent, with the signature bytes zeroed.
-  std::vector<std::uint8_t> copy(packet.begin(), packet.end());
-  const auto at = static_cast<std::size_t>(e.sig.data() - packet.data());
-  if (e.sig.empty() || at + e.sig.size() > copy.size()) {
-    return refuse<R>(Errc::auth_failed, why, "ANNOUNCE carries no signature");
-  }
-  std::fill_n(copy.begin() + static_cast<long>(at), e.sig.size(), 0);
-  if (!server_key->verify(hashtype, copy, e.sig)) {
-    return refuse<R>(Errc::auth_failed, why, "ANNOUNCE signature does not verify");
   }
   auto server_dh = crypto::PublicKey::from_blob(e.dh_blob, why);
   if (!server_dh || server_dh->kind() != crypto::KeyKind::ec || !server_dh->curve()) {
@@ -102,10 +106,13 @@ ClientHandshake::on_keyinfo(const wire::Header& h, const wire::KeyInfo& k) {
   for (std::size_t off = 0; off + wire::kKeyInfoEntryLen <= k.entries.size();
        off += wire::kKeyInfoEntryLen) {
     if (wire::load_be32(k.entries.data() + off) != client_id_) continue;
-    if (verify_) return R{*verify_};  // a repeat: the ACK was lost
+    // KEYINFO has no integrity of its own in UFTP 4: a damaged record fails the padding check
+    // (an error: wait for the next one) or unwraps to a wrong master, which the sender's
+    // verify check exposes; it then repeats KEYINFO, and a master that differs replaces ours.
     auto m = crypto::uftp4::unwrap_master(own_, server_id_, k.iv_ctr,
                                           k.entries.subspan(off + 4, crypto::uftp4::kWrappedLen));
     if (!m) return m.error();
+    if (verify_ && *m == group_master_) return R{*verify_};  // a repeat: our ACK was lost
     group_master_ = *m;
     auto g = crypto::uftp4::group_keys(hashtype_, keytype_, group_master_, rand1_);
     if (!g) return g.error();
@@ -118,6 +125,9 @@ ClientHandshake::on_keyinfo(const wire::Header& h, const wire::KeyInfo& k) {
     auto seal =
         crypto::make_aead(keytype_, group_.key, crypto::v4_base_iv(group_.salt, client_id_));
     if (!open || !seal) return Errc::bad_value;
+    // Contexts already handed out (the dataplane may hold the old open one) stay alive.
+    if (open_) retired_.push_back(std::move(open_));
+    if (seal_) retired_.push_back(std::move(seal_));
     open_ = std::move(*open);
     seal_ = std::move(*seal);
     verify_ = *v;

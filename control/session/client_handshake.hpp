@@ -26,7 +26,8 @@ class ClientHandshake {
   // `packet` is the whole ANNOUNCE as received (header included), `a` its decoding.
   // `pinned_fingerprint`: the sender's key must have this SHA-1 fingerprint (empty: any key).
   // Errors (with *why): bad_version (not 0x40), bad_value (unsupported mode, bad key),
-  // auth_failed (bad signature or fingerprint mismatch).
+  // auth_failed (no or bad signature: possibly damaged on the way), bad_value also when the
+  // sender's key is not the pinned one.
   [[nodiscard]] static Result<std::unique_ptr<ClientHandshake>> from_announce(
       wire::Bytes packet, const wire::Header& h, const wire::Announce& a, std::uint32_t client_id,
       std::span<const std::uint8_t> pinned_fingerprint, crypto::RandomSource random,
@@ -64,6 +65,7 @@ class ClientHandshake {
   crypto::uftp4::KeySalt group_;
   std::optional<std::array<std::uint8_t, crypto::uftp4::kVerifyLen>> verify_;
   std::unique_ptr<crypto::Aead> open_, seal_;
+  std::vector<std::unique_ptr<crypto::Aead>> retired_;  // replaced, possibly still in use
   std::string server_fp_;
 };
 

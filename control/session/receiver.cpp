@@ -131,17 +131,18 @@ void Receiver::on_control(const PeerAddr& from, const proto::Opened& o, TimeNs n
 void Receiver::handle_keyinfo(Session& s, const wire::Header& h, const wire::KeyInfo& k,
                               TimeNs now) {
   if (!s.hs) return;
+  crypto::Aead* const before = s.hs->open();
   auto v = s.hs->on_keyinfo(h, k);
   if (!v) {
-    outq_.push_back({.group_id = s.group_id,
-                     .type = wire::MsgType::abort,
-                     .text = "Decrypt failed for group master"});
+    ++stats_.dropped;  // a damaged record: the sender repeats KEYINFO until we confirm
     return;
   }
-  if (!*v) return;  // no record for us in this one
-  if (s.phase == Session::Phase::registering) {
+  if (!*v) return;               // no record for us in this one
+  if (s.hs->open() != before) {  // new (or corrected) group key: the dataplane switches to it
     commands_.push_back(
         {.kind = RxCommand::Kind::group_key, .group_id = s.group_id, .aead = s.hs->open()});
+  }
+  if (s.phase == Session::Phase::registering) {
     s.phase = Session::Phase::registered;
     s.reg_next = s.reg_giveup = proto::kNever;
     events_.push_back({.kind = ReceiverEvent::Kind::session_started,
@@ -219,7 +220,9 @@ void Receiver::handle_announce(const PeerAddr& from, const proto::Opened& o,
                    : Result<std::unique_ptr<ClientHandshake>>(again.error());
     if (!c) {
       ++stats_.dropped;
-      refuse_announce(h, why, now);
+      // A signature that does not verify may be damage on the way: wait for the next ANNOUNCE.
+      // Anything else (unsupported mode, a key we do not trust) is final for this session.
+      if (c.error() != Errc::auth_failed) refuse_announce(h, why, now);
       return;
     }
     hs = std::move(*c);

@@ -524,7 +524,9 @@ void SenderSession::handle_register(std::uint32_t id, const wire::Register& m, T
     // Keys first: the receiver is admitted when its KEYINFO_ACK proves it holds them.
     std::string why;
     if (auto st = cfg_.handshake->add_client(id, m.keyinfo, m.rand2, &why); !st) {
-      queue({.type = wire::MsgType::abort, .host = id, .text = "Bad key exchange: " + why});
+      // Unusable key material (possibly damaged on the way; REGISTER has no integrity): the
+      // receiver registers again on the next ANNOUNCE.
+      ++stats_.dropped_packets;
       return;
     }
     pending_keys_[id] = {m.ts_echo_us, now};

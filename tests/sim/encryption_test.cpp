@@ -116,7 +116,9 @@ TEST(Encryption, FlippedBitsAreDroppedAndRepaired) {
   std::uint64_t rejected = 0;
   for (auto& r : run.rx) {
     const auto* e = r->store().find("f0.bin");
-    ASSERT_NE(e, nullptr);
+    std::string trace;
+    for (const auto& ev : r->events()) trace += std::to_string(int(ev.kind)) + ":" + ev.text + "; ";
+    ASSERT_NE(e, nullptr) << trace << seed_note(run.net.seed());
     EXPECT_TRUE(e->bytes == files[0]);
     rejected += r->pipeline().stats().auth_failed + r->pipeline().stats().bad_header +
                 r->control().stats().dropped;
