@@ -18,6 +18,14 @@
 
 namespace volley::proto {
 
+// Each sending worker owns a disjoint slice of the 64-bit IV counter under the group key:
+// worker k counts from (k + 1) << 48, so 2^48 packets per worker and session before a slice
+// could run into the next (at 10 Mpps, nine months). Slice 0 stays free for control-plane use.
+inline constexpr unsigned kIvSliceBits = 48;
+[[nodiscard]] constexpr std::uint64_t iv_base_for_worker(unsigned worker) noexcept {
+  return (std::uint64_t{worker} + 1) << kIvSliceBits;
+}
+
 struct BlockSenderConfig {
   wire::Version version = wire::Version::v5;
   std::uint32_t server_id = 0;
@@ -26,7 +34,7 @@ struct BlockSenderConfig {
   std::uint64_t rate_bytes_per_s = 0;  // counts IP+UDP+UFTP bytes, as UFTP does; 0 = unpaced
   std::uint64_t burst_bytes = 64 * 1024;
   crypto::Aead* aead = nullptr;
-  std::uint64_t iv_base = 1ULL << 48;  // this worker's disjoint IV-counter range starts here
+  std::uint64_t iv_base = iv_base_for_worker(0);  // this worker's disjoint IV-counter slice
 };
 
 class BlockSender {
