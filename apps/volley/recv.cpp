@@ -2,9 +2,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "apps/volley/commands.hpp"
 #include "apps/volley/common.hpp"
 #include "control/session/receiver.hpp"
+#include "crypto/keys.hpp"
 #include "dataplane/engine/clock.hpp"
 #include "dataplane/engine/recv_engine.hpp"
 #include "dataplane/io/posix_file_store.hpp"
@@ -23,6 +27,8 @@ struct RecvOptions {
   std::uint32_t sessions = 0;
   std::uint32_t max_sessions = 100;
   std::string buffer = "32M";
+  std::vector<std::string> server_keys;
+  std::string servers_file;
   std::string status_file;
   std::string log_level = "info";
   std::string log_file;
@@ -64,6 +70,33 @@ int run_recv(const RecvOptions& o) {
     cfg.client_id = default_id(o.interface);
   }
   cfg.max_sessions = o.max_sessions;
+  // Trusted senders: "ID=FINGERPRINT" options and "ID FINGERPRINT" lines of --servers-file.
+  std::vector<std::string> trust = o.server_keys;
+  if (!o.servers_file.empty()) {
+    std::ifstream in(o.servers_file);
+    if (!in) return usage(fmt::format("--servers-file {}: cannot read it", o.servers_file));
+    for (std::string line; std::getline(in, line);) {
+      line = line.substr(0, line.find('#'));
+      std::istringstream words(line);
+      std::string id, fp;
+      if (!(words >> id)) continue;
+      if (!(words >> fp)) return usage(fmt::format("--servers-file: '{}' has no fingerprint", id));
+      trust.push_back(id + "=" + fp);
+    }
+  }
+  for (const auto& t : trust) {
+    const auto eq = t.find('=');
+    auto id = parse_id(t.substr(0, eq));
+    auto fp = eq == std::string::npos ? Result<std::vector<std::uint8_t>>(Errc::bad_value)
+                                      : crypto::parse_fingerprint(t.substr(eq + 1));
+    if (!id || !fp || fp->size() != 20) {
+      return usage(fmt::format(
+          "--server-key '{}': expected ID=FINGERPRINT, e.g. 0x0a630001=AB:CD:... (the SHA-1 "
+          "fingerprint 'volley keys show' or uftp_keymgt prints)",
+          t));
+    }
+    cfg.server_keys[*id] = std::move(*fp);
+  }
   cfg.wall_offset_us = engine::wall_offset_us();
 
   std::vector<wire::IpAddr> groups;
@@ -201,6 +234,11 @@ std::function<int()> add_recv(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--buffer", o->buffer, "socket receive buffer in bytes (K/M/G)")
       ->capture_default_str();
+  c->add_option("--server-key", o->server_keys,
+                "trust only these senders for encrypted sessions: ID=FINGERPRINT (repeatable); "
+                "others are refused with a log line");
+  c->add_option("--servers-file", o->servers_file,
+                "more trusted senders, one 'ID FINGERPRINT' per line ('#' comments)");
   c->add_option("--status-file", o->status_file,
                 "append JSON lines: one per file and one per session, as they happen");
   c->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")

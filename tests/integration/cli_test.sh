@@ -442,6 +442,60 @@ EOF
   fi
 }
 
+# Encrypted (UFTP 4 key exchange, AES-256-GCM) with trust: r1 pins the sender's key and gets the
+# files; r2 pins another key and refuses the session, naming the sender's ID and both
+# fingerprints; the capture shows the data only inside ENCRYPTED.
+case_encrypted_trust() {
+  need_root_netns
+  ns_up
+  local src=$WORK/src key=$WORK/sender.pem other=$WORK/other.pem fp wrong
+  mkdir -p "$src/sub" "$WORK/r1" "$WORK/r2"
+  _tb_prng 2000000 enc >"$src/a.bin"
+  echo "secret" >"$src/sub/x.txt"
+  "$VOLLEY" keys gen ec:P-256 -o "$key" >/dev/null || die "keys gen failed"
+  "$VOLLEY" keys gen ec:P-256 -o "$other" >/dev/null || die "keys gen failed"
+  fp=$("$VOLLEY" keys show "$key" | sed -n 's/.*fingerprint (UFTP, SHA-1): //p')
+  wrong=$("$VOLLEY" keys show "$other" | sed -n 's/.*fingerprint (UFTP, SHA-1): //p')
+  bg "$WORK/r1.log" 60 ip netns exec "$NS" "$VOLLEY" recv -I lo -U "${IDS[0]}" -D "$WORK/r1" \
+    --sessions 1 --server-key "0x0a6300ff=$fp"
+  local r1=$BG_PID
+  bg "$WORK/r2.log" 60 ip netns exec "$NS" "$VOLLEY" recv -I lo -U "${IDS[1]}" -D "$WORK/r2" \
+    --server-key "0x0a6300ff=$wrong"
+  local r2=$BG_PID
+  ns_listening 1044 2 || die "the receivers are not listening on UDP 1044"
+  sleep 0.3
+  ip netns exec "$NS" dumpcap -q -i lo -f 'udp port 1044' -w "$WORK/enc.pcapng" -a duration:30 \
+    >"$WORK/dumpcap.log" 2>&1 &
+  local cap=$!
+  PIDS+=("$cap")
+  sleep 1
+  bg "$WORK/send.log" 60 ip netns exec "$NS" "$VOLLEY" send -I lo -R 200M --protocol 4 \
+    --cipher aes256-gcm --key "$key" --server-id 0x0a6300ff --robust 10 --grtt 0.05:0.01:1 "$src"
+  wait_rc sender 0 "$BG_PID" 60
+  wait_rc "receiver r1" 0 "$r1" 20
+  kill -INT "$r2" 2>/dev/null || true
+  kill -INT "$cap" 2>/dev/null || true
+  wait "$cap" 2>/dev/null || true
+  if tb_compare "$src" "$WORK/r1/src" >"$WORK/r1.diff" 2>&1; then
+    log "r1: tree byte-exact"
+  else
+    fail "r1: tree differs:"
+    head -n 20 "$WORK/r1.diff"
+  fi
+  [[ ! -e "$WORK/r2/src" ]] && log "r2: received nothing" || fail "r2 received files"
+  expect_grep "receiver r2" "$WORK/r2.log" "sender 0x0a6300ff"
+  expect_grep "receiver r2" "$WORK/r2.log" "$fp"
+  expect_grep "receiver r2" "$WORK/r2.log" "$wrong"
+  expect_grep "receiver r1" "$WORK/r1.log" "encrypted, sender key $fp"
+  local enc clear
+  enc=$(tshark -r "$WORK/enc.pcapng" -d udp.port==1044,uftp -Y 'uftp4.func == 18' 2>/dev/null | wc -l)
+  clear=$(tshark -r "$WORK/enc.pcapng" -d udp.port==1044,uftp \
+    -Y 'uftp4.func == 7 || uftp4.func == 9 || uftp4.func == 10' 2>/dev/null | wc -l)
+  log "capture: $enc ENCRYPTED, $clear FILEINFO/FILESEG/DONE in the clear"
+  ((enc > 100)) || fail "only $enc ENCRYPTED packets"
+  ((clear == 0)) || fail "$clear file packets in the clear"
+}
+
 case_closed_group_absent() {
   need_root_netns
   ns_up
@@ -589,7 +643,7 @@ case_send_interrupt() {
 # ---------------------------------------------------------------------------------------------
 
 case "$CASE" in
-  help | keys | usage_errors | setup_errors | unicast | closed_group_absent | recv_interrupt_resume | \
+  help | keys | usage_errors | setup_errors | unicast | closed_group_absent | encrypted_trust | recv_interrupt_resume | \
     send_interrupt | multicast_v5 | multicast_v4 | multicast_v5_loss5 | multicast_v4_loss5) ;;
   *)
     echo "usage: $0 CASE (see the header for the cases)" >&2
