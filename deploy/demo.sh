@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Volley's main job on the embedded default (kernel sockets): one sender pushes a generated file
-# to three receivers by multicast, then every copy is checked byte for byte.
+# to three receivers by multicast, encrypted (UFTP 5 key exchange: ECDH P-256 signed with ECDSA,
+# then AES-256-GCM), then every copy is checked byte for byte.
 #
 # Everything runs inside a private network namespace (its own loopback, multicast enabled), so
 # no packet leaves this machine. Needs root (for the namespace).
@@ -42,7 +43,7 @@ for i in 1 2 3; do
   PIDS+=($!)
 done
 sleep 0.3
-echo "== sending to 3 receivers (multicast 230.4.4.1 / private group, block 8800, rate $RATE)"
+echo "== sending to 3 receivers (multicast 230.4.4.1 / private group, AES-256-GCM, block 8800, rate $RATE)"
 start=$(date +%s.%N)
 set +e
 in_ns "$VOLLEY" send -I lo -b 8800 -R "$RATE" -H 0x0a630001,0x0a630002,0x0a630003 \

@@ -46,7 +46,8 @@ struct SendOptions {
   int dscp = 0;
   std::string server_id;
   std::string buffer = "32M";
-  std::string cipher = "none";
+  std::string cipher = "aes256-gcm";
+  bool no_encrypt = false;
   std::string key_file;
   std::string status_file;
   std::string log_level = "info";
@@ -257,17 +258,15 @@ int run_send(SendOptions o) {
                 .group_inst = cfg.group_inst,
                 .rate_bytes_per_s = *rate,
                 .burst_bytes = std::clamp<std::uint64_t>(*rate / 1000, 64 * 1024, 1 << 20)};
-  // Encryption: UFTP 4's ECDH + ECDSA key exchange with AES-GCM (protocol 5's comes next).
+  // Encryption (the default): ECDH P-256 key exchange signed with ECDSA, then AES-GCM, as
+  // UFTP 4 or 5 define it for the chosen protocol.
   std::unique_ptr<crypto::Aead> data_aead;
+  if (o.no_encrypt) o.cipher = "none";
   if (o.cipher != "none") {
     const auto keytype =
         o.cipher == "aes128-gcm" ? crypto::KeyType::aes128_gcm : crypto::KeyType::aes256_gcm;
-    if (cfg.version != wire::Version::v4) {
-      return usage(
-          "--cipher: only protocol 4's key exchange is implemented so far; add "
-          "--protocol 4 (stock uftp 4.x peers speak it too)");
-    }
     session::ServerKeyexConfig kx;
+    kx.version = cfg.version;
     kx.keytype = keytype;
     if (!o.key_file.empty()) {
       auto k = crypto::PrivateKey::load_pem(o.key_file, &why);
@@ -289,7 +288,7 @@ int run_send(SendOptions o) {
     random_fill(kx.group_master);
     kx.group_master[0] = crypto::uftp4::kMasterVersion;
     auto hs = session::ServerHandshake::create(std::move(kx), cfg.server_id, cfg.group_id,
-                                               cfg.priv_addr, &why);
+                                               cfg.group_inst, cfg.priv_addr, &why);
     if (!hs) {
       spdlog::error("encryption: {}", why);
       return kExitSetup;
@@ -302,7 +301,7 @@ int run_send(SendOptions o) {
     }
     data_aead = std::move(*a);
     ecfg.block.aead = data_aead.get();
-    spdlog::info("encrypted: {}, ECDH P-256, ANNOUNCE signed by {} key {}", o.cipher,
+    spdlog::info("encrypted: {}, SHA-256, ECDH P-256, signed by {} key {}", o.cipher,
                  o.key_file.empty() ? "a fresh" : "the", fingerprint);
   }
   session::SenderSession session(cfg, entries);
@@ -518,10 +517,11 @@ std::function<int()> add_send(CLI::App& app) {
   c->add_option("--buffer", o->buffer, "socket send buffer in bytes (K/M/G)")
       ->capture_default_str();
   c->add_option("--cipher", o->cipher,
-                "encrypt with aes256-gcm or aes128-gcm after an ECDH key exchange signed with "
-                "--key (protocol 4 today); 'none' sends in the clear")
+                "aes256-gcm or aes128-gcm, after an ECDH P-256 key exchange signed with --key; "
+                "'none' sends in the clear (stock uftpd then needs no key)")
       ->check(CLI::IsMember({"none", "aes256-gcm", "aes128-gcm"}))
       ->capture_default_str();
+  c->add_flag("--no-encrypt", o->no_encrypt, "send in the clear (same as --cipher none)");
   c->add_option("--key", o->key_file,
                 "our EC signing key (PEM, from 'volley keys gen'); default: a fresh P-256 key");
   c->add_option("--status-file", o->status_file,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "control/session/server_handshake.hpp"
 #include "crypto/openssl_aead.hpp"
 
 namespace volley::session {
@@ -25,9 +26,7 @@ Result<std::unique_ptr<ClientHandshake>> ClientHandshake::from_announce(
   using R = std::unique_ptr<ClientHandshake>;
   if (!a.enc_info) return refuse<R>(Errc::bad_value, why, "not an encrypted session");
   const auto& e = *a.enc_info;
-  if (h.version != wire::Version::v4) {
-    return refuse<R>(Errc::bad_version, why, "protocol 5 key exchange is not implemented yet");
-  }
+
   // First the signature, which covers every byte: until it verifies, anything wrong may be
   // damage on the way (auth_failed: wait for the next ANNOUNCE). After it, a refusal is final.
   const auto hashtype = crypto::hash_type_from_code(e.hashtype);
@@ -45,7 +44,7 @@ Result<std::unique_ptr<ClientHandshake>> ClientHandshake::from_announce(
   if (!server_key->verify(hashtype, copy, e.sig)) {
     return refuse<R>(Errc::auth_failed, why, "ANNOUNCE signature does not verify");
   }
-  if (e.keyextype_sigtype != kEcdhEcdsaAuthenc) {
+  if (e.keyextype_sigtype != (h.version == wire::Version::v4 ? kEcdhEcdsaAuthenc : 0)) {
     return refuse<R>(Errc::bad_value, why,
                      "only ECDH key exchange with ECDSA signatures and an AEAD is supported");
   }
@@ -74,11 +73,14 @@ Result<std::unique_ptr<ClientHandshake>> ClientHandshake::from_announce(
   if (!own) return own.error();
   auto secret = own->ecdh(*server_dh, why);
   if (!secret) return secret.error();
-  auto premaster = crypto::ecdh_premaster_v4(*secret);
+  const bool v4 = h.version == wire::Version::v4;
+  auto premaster = v4 ? crypto::ecdh_premaster_v4(*secret) : crypto::ecdh_premaster_v5(*secret);
   crypto::secure_zero(*secret);
   if (!premaster) return premaster.error();
 
   R c(new ClientHandshake());
+  c->version_ = h.version;
+  c->server_key_ = std::move(*server_key);
   c->keytype_ = keytype;
   c->hashtype_ = hashtype;
   c->group_id_ = h.group_id;
@@ -87,57 +89,112 @@ Result<std::unique_ptr<ClientHandshake>> ClientHandshake::from_announce(
   c->priv_addr_ = a.priv_addr;
   c->rand1_ = e.rand1;
   random(c->rand2_);
-  // As stock does: the first 4 bytes are the time, little-endian. Nobody checks them.
-  const auto t = static_cast<std::uint32_t>(std::time(nullptr));
-  for (std::size_t i = 0; i < 4; ++i) c->rand2_[i] = static_cast<std::uint8_t>(t >> (8 * i));
+  if (v4) {  // as stock 4.x does: the first 4 bytes are the time, little-endian (unchecked)
+    const auto t = static_cast<std::uint32_t>(std::time(nullptr));
+    for (std::size_t i = 0; i < 4; ++i) c->rand2_[i] = static_cast<std::uint8_t>(t >> (8 * i));
+  }
   c->premaster_.assign(premaster->view().begin(), premaster->view().end());
   c->own_blob_ = own->public_key().blob();
-  auto keys = crypto::uftp4::client_keys(hashtype, keytype, c->premaster_, c->rand1_, c->rand2_);
-  if (!keys) return keys.error();
-  c->own_ = std::move(*keys);
   c->server_fp_ = fp_text;
+  if (v4) {
+    auto keys = crypto::uftp4::client_keys(hashtype, keytype, c->premaster_, c->rand1_, c->rand2_);
+    if (!keys) return keys.error();
+    c->own_ = std::move(*keys);
+    return c;
+  }
+  const auto ext = enc_info_bytes(packet.subspan(wire::kHeaderLen), e);
+  if (ext.empty()) return refuse<R>(Errc::bad_value, why, "EXT_ENC_INFO not where expected");
+  // Server_HS_Context holds the extension as signed: with its signature zeroed.
+  std::vector<std::uint8_t> ext_zeroed(ext.begin(), ext.end());
+  const auto sig_off = static_cast<std::size_t>(e.sig.data() - ext.data());
+  if (sig_off + e.sig.size() > ext_zeroed.size()) return Errc::bad_value;
+  std::fill_n(ext_zeroed.begin() + static_cast<long>(sig_off), e.sig.size(), 0);
+  c->server_ctx_ = crypto::uftp5::server_context(h.group_id, h.group_inst, h.src_id, ext_zeroed);
+  c->ctx2_ = crypto::uftp5::client_context(c->server_ctx_, client_id, c->own_blob_, c->rand2_);
+  auto hs = crypto::uftp5::handshake_keys(hashtype, keytype, c->premaster_, c->ctx2_);
+  if (!hs) return hs.error();
+  c->s_hs_ = std::move(hs->server);
   return c;
 }
 
-Result<std::optional<std::array<std::uint8_t, crypto::uftp4::kVerifyLen>>>
-ClientHandshake::on_keyinfo(const wire::Header& h, const wire::KeyInfo& k) {
-  using R = std::optional<std::array<std::uint8_t, crypto::uftp4::kVerifyLen>>;
-  if (h.src_id != server_id_) return Errc::bad_value;
+Result<std::optional<std::vector<std::uint8_t>>> ClientHandshake::on_keyinfo(
+    wire::Bytes packet, const wire::Header& h, const wire::KeyInfo& k) {
+  using R = std::optional<std::vector<std::uint8_t>>;
+  if (h.src_id != server_id_ || h.version != version_) return Errc::bad_value;
+  const bool v4 = version_ == wire::Version::v4;
   for (std::size_t off = 0; off + wire::kKeyInfoEntryLen <= k.entries.size();
        off += wire::kKeyInfoEntryLen) {
     if (wire::load_be32(k.entries.data() + off) != client_id_) continue;
-    // KEYINFO has no integrity of its own in UFTP 4: a damaged record fails the padding check
-    // (an error: wait for the next one) or unwraps to a wrong master, which the sender's
-    // verify check exposes; it then repeats KEYINFO, and a master that differs replaces ours.
-    auto m = crypto::uftp4::unwrap_master(own_, server_id_, k.iv_ctr,
-                                          k.entries.subspan(off + 4, crypto::uftp4::kWrappedLen));
-    if (!m) return m.error();
-    if (verify_ && *m == group_master_) return R{*verify_};  // a repeat: our ACK was lost
-    group_master_ = *m;
-    auto g = crypto::uftp4::group_keys(hashtype_, keytype_, group_master_, rand1_);
-    if (!g) return g.error();
-    group_ = std::move(*g);
-    auto v = crypto::uftp4::verify_data(hashtype_, group_id_,
-                                        {priv_addr_.bytes.data(), priv_addr_.len()}, rand1_, rand2_,
-                                        premaster_, {}, group_master_);
-    if (!v) return v.error();
-    auto open = make_open();
-    auto seal =
-        crypto::make_aead(keytype_, group_.key, crypto::v4_base_iv(group_.salt, client_id_));
-    if (!open || !seal) return Errc::bad_value;
+    const auto wrapped = k.entries.subspan(off + 4, wire::kKeyInfoEntryLen - 4);
+    std::vector<std::uint8_t> master;
+    if (v4) {
+      // KEYINFO has no integrity of its own in UFTP 4: a damaged record fails the padding
+      // check (an error: wait for the next one) or unwraps to a wrong master, which the
+      // sender's verify check exposes; it then repeats KEYINFO, and a master that differs
+      // replaces ours.
+      auto m = crypto::uftp4::unwrap_master(own_, server_id_, k.iv_ctr, wrapped);
+      if (!m) return m.error();
+      master.assign(m->begin(), m->end());
+    } else {
+      // v5: the sender signed the whole packet (signature zeroed), bound to its context.
+      const auto at = static_cast<std::size_t>(k.sig.data() - packet.data());
+      if (k.sig.empty() || at + k.sig.size() > packet.size()) return Errc::auth_failed;
+      std::vector<std::uint8_t> copy(packet.begin(), packet.end());
+      std::fill_n(copy.begin() + static_cast<long>(at), k.sig.size(), 0);
+      if (!server_key_->verify(hashtype_, crypto::uftp5::keyinfo_signed_bytes(server_ctx_, copy),
+                               k.sig)) {
+        return Errc::auth_failed;
+      }
+      auto m = crypto::uftp5::unwrap_master(keytype_, s_hs_, k.iv_ctr, ctx2_, wrapped);
+      if (!m) return m.error();
+      master.assign(m->begin(), m->end());
+    }
+    if (verify_ && master == group_master_) return R{*verify_};  // a repeat: our ACK was lost
+    group_master_ = std::move(master);
+    std::unique_ptr<crypto::Aead> open, seal;
+    std::vector<std::uint8_t> verify;
+    if (v4) {
+      auto g = crypto::uftp4::group_keys(hashtype_, keytype_, group_master_, rand1_);
+      if (!g) return g.error();
+      group_ = std::move(*g);
+      auto v = crypto::uftp4::verify_data(hashtype_, group_id_,
+                                          {priv_addr_.bytes.data(), priv_addr_.len()}, rand1_,
+                                          rand2_, premaster_, {}, group_master_);
+      if (!v) return v.error();
+      verify.assign(v->begin(), v->end());
+      auto o = make_open();
+      auto s = crypto::make_aead(keytype_, group_.key, crypto::v4_base_iv(group_.salt, client_id_));
+      if (!o || !s) return Errc::bad_value;
+      open = std::move(*o);
+      seal = std::move(*s);
+    } else {
+      auto sa = crypto::uftp5::server_app(hashtype_, keytype_, group_master_, server_ctx_);
+      auto ca = crypto::uftp5::client_app(hashtype_, keytype_, group_master_, ctx2_);
+      if (!sa || !ca) return Errc::bad_value;
+      s_app_ = std::move(*sa);
+      verify = std::move(ca->verify);
+      auto o = make_open();
+      auto s = ca->traffic.aead(keytype_);
+      if (!o || !s) return Errc::bad_value;
+      open = std::move(*o);
+      seal = std::move(*s);
+    }
     // Contexts already handed out (the dataplane may hold the old open one) stay alive.
     if (open_) retired_.push_back(std::move(open_));
     if (seal_) retired_.push_back(std::move(seal_));
-    open_ = std::move(*open);
-    seal_ = std::move(*seal);
-    verify_ = *v;
-    return R{*v};
+    open_ = std::move(open);
+    seal_ = std::move(seal);
+    verify_ = verify;
+    return R{std::move(verify)};
   }
   return R{};
 }
 
 Result<std::unique_ptr<crypto::Aead>> ClientHandshake::make_open() const {
-  return crypto::make_aead(keytype_, group_.key, crypto::v4_base_iv(group_.salt, server_id_));
+  if (version_ == wire::Version::v4) {
+    return crypto::make_aead(keytype_, group_.key, crypto::v4_base_iv(group_.salt, server_id_));
+  }
+  return s_app_.aead(keytype_);
 }
 
 }  // namespace volley::session

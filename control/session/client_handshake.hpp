@@ -1,9 +1,10 @@
-// The receiver's half of UFTP 4's key exchange (protocol 0x40, ECDH with ECDSA signatures,
-// AES-GCM/CCM; docs/crypto-handshake.md Part A), one per session:
+// The receiver's half of UFTP's key exchange with ECDH and ECDSA signatures, protocol 0x40 or
+// 0x50 (docs/crypto-handshake.md Parts A and B), one per session:
 // - from_announce(): check EXT_ENC_INFO, verify the ANNOUNCE signature with the sender's key
 //   (and its fingerprint when the receiver pins one), make our ECDH key and derive our keys;
 //   REGISTER then carries our ECDH key and rand2;
-// - on_keyinfo(): unwrap the group master from our KEYINFO record, derive the group key, and
+// - on_keyinfo(): check KEYINFO (v5: signed), unwrap the group master from our record, derive
+//   the group's keys, and
 //   give the verify data for KEYINFO_ACK. After that, open() reads the sender's packets and
 //   seal() protects ours.
 #pragma once
@@ -17,6 +18,7 @@
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
 #include "crypto/uftp4_schedule.hpp"
+#include "crypto/uftp5_schedule.hpp"
 #include "dataplane/wire/messages.hpp"
 
 namespace volley::session {
@@ -40,10 +42,13 @@ class ClientHandshake {
   }
   [[nodiscard]] std::string server_fingerprint() const { return server_fp_; }
 
-  // Our record in KEYINFO (nullopt: none for us). On success the group key is in force and the
-  // verify data for KEYINFO_ACK is returned (again on a repeat).
-  [[nodiscard]] Result<std::optional<std::array<std::uint8_t, crypto::uftp4::kVerifyLen>>>
-  on_keyinfo(const wire::Header& h, const wire::KeyInfo& k);
+  // Our record in KEYINFO (nullopt: none for us). `packet` is the whole KEYINFO as received
+  // (v5 checks its signature). On success the group keys are in force and the verify data for
+  // KEYINFO_ACK is returned (again on a repeat). Errors: auth_failed (v5 signature, or a record
+  // that does not open), bad_value.
+  [[nodiscard]] Result<std::optional<std::vector<std::uint8_t>>> on_keyinfo(wire::Bytes packet,
+                                                                            const wire::Header& h,
+                                                                            const wire::KeyInfo& k);
   [[nodiscard]] bool keyed() const noexcept { return open_ != nullptr; }
   // Opens the sender's packets / seals ours (nullptr before KEYINFO). A second open context can
   // be made for a dataplane thread.
@@ -54,16 +59,21 @@ class ClientHandshake {
  private:
   ClientHandshake() = default;
 
+  wire::Version version_ = wire::Version::v4;
   crypto::KeyType keytype_{};
   crypto::HashType hashtype_{};
+  std::optional<crypto::PublicKey> server_key_;  // v5: checks KEYINFO's signature
+  std::vector<std::uint8_t> server_ctx_, ctx2_;  // v5: Server_HS_Context, Client_HS_Context2
+  crypto::uftp5::Traffic s_hs_;                  // v5: unwraps the group master
   std::uint32_t group_id_ = 0, server_id_ = 0, client_id_ = 0;
   wire::IpAddr priv_addr_;
   std::array<std::uint8_t, wire::kRandLen> rand1_{}, rand2_{};
   std::vector<std::uint8_t> premaster_, own_blob_;
   crypto::uftp4::KeySalt own_;
-  std::array<std::uint8_t, crypto::uftp4::kMasterLen> group_master_{};
-  crypto::uftp4::KeySalt group_;
-  std::optional<std::array<std::uint8_t, crypto::uftp4::kVerifyLen>> verify_;
+  std::vector<std::uint8_t> group_master_;
+  crypto::uftp4::KeySalt group_;  // v4: the one group key
+  std::optional<std::vector<std::uint8_t>> verify_;
+  crypto::uftp5::Traffic s_app_;  // v5: opens the sender's packets
   std::unique_ptr<crypto::Aead> open_, seal_;
   std::vector<std::unique_ptr<crypto::Aead>> retired_;  // replaced, possibly still in use
   std::string server_fp_;

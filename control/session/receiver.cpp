@@ -111,8 +111,8 @@ void Receiver::on_control(const PeerAddr& from, const proto::Opened& o, TimeNs n
       s.reg_next = s.reg_giveup = proto::kNever;
       events_.push_back({.kind = ReceiverEvent::Kind::session_started, .group_id = s.group_id});
     }
-  } else if (auto* k = std::get_if<wire::KeyInfo>(&*m)) {
-    handle_keyinfo(s, o.header, *k, now);
+  } else if (std::holds_alternative<wire::KeyInfo>(*m)) {
+    handle_keyinfo(s, o, now);
   } else if (auto* f = std::get_if<wire::FileInfo>(&*m)) {
     handle_fileinfo(s, *f, now);
   } else if (auto* d = std::get_if<wire::Done>(&*m)) {
@@ -128,11 +128,23 @@ void Receiver::on_control(const PeerAddr& from, const proto::Opened& o, TimeNs n
   }
 }
 
-void Receiver::handle_keyinfo(Session& s, const wire::Header& h, const wire::KeyInfo& k,
-                              TimeNs now) {
+// The whole packet as it came (header re-encoded, body as received), for signature checks.
+std::vector<std::uint8_t> Receiver::whole_packet(const proto::Opened& o) {
+  std::vector<std::uint8_t> pkt(wire::kHeaderLen + o.body.size());
+  wire::Writer w(wire::MutBytes(pkt).first(wire::kHeaderLen));
+  wire::encode_header(w, o.header);
+  std::copy(o.body.begin(), o.body.end(), pkt.begin() + wire::kHeaderLen);
+  return pkt;
+}
+
+void Receiver::handle_keyinfo(Session& s, const proto::Opened& o, TimeNs now) {
   if (!s.hs) return;
+  const auto pkt = whole_packet(o);
+  auto m = wire::decode_body(o.header.version, wire::MsgType::keyinfo,
+                             wire::Bytes(pkt).subspan(wire::kHeaderLen));
+  if (!m) return;
   crypto::Aead* const before = s.hs->open();
-  auto v = s.hs->on_keyinfo(h, k);
+  auto v = s.hs->on_keyinfo(pkt, o.header, std::get<wire::KeyInfo>(*m));
   if (!v) {
     ++stats_.dropped;  // a damaged record: the sender repeats KEYINFO until we confirm
     return;
@@ -150,9 +162,7 @@ void Receiver::handle_keyinfo(Session& s, const wire::Header& h, const wire::Key
                        .text = "encrypted, sender key " + s.hs->server_fingerprint()});
   }
   s.last_activity = now;
-  outq_.push_back({.group_id = s.group_id,
-                   .type = wire::MsgType::keyinfo_ack,
-                   .verify = std::vector<std::uint8_t>((*v)->begin(), (*v)->end())});
+  outq_.push_back({.group_id = s.group_id, .type = wire::MsgType::keyinfo_ack, .verify = **v});
 }
 
 void Receiver::refuse_announce(const wire::Header& h, std::string why, TimeNs now) {
@@ -200,10 +210,7 @@ void Receiver::handle_announce(const PeerAddr& from, const proto::Opened& o,
   std::unique_ptr<ClientHandshake> hs;
   if (encrypted && cfg_.aead == nullptr) {
     // Key exchange: verify the signed ANNOUNCE, as the whole packet that was signed.
-    std::vector<std::uint8_t> pkt(wire::kHeaderLen + o.body.size());
-    wire::Writer w(wire::MutBytes(pkt).first(wire::kHeaderLen));
-    wire::encode_header(w, h);
-    std::copy(o.body.begin(), o.body.end(), pkt.begin() + wire::kHeaderLen);
+    const auto pkt = whole_packet(o);
     auto again = wire::decode_body(h.version, wire::MsgType::announce,
                                    wire::Bytes(pkt).subspan(wire::kHeaderLen));
     std::span<const std::uint8_t> pinned;

@@ -109,7 +109,8 @@ class Receiver {
 
   void handle_announce(const PeerAddr& from, const proto::Opened& o, const wire::Announce& a,
                        TimeNs now);
-  void handle_keyinfo(Session& s, const wire::Header& h, const wire::KeyInfo& k, TimeNs now);
+  void handle_keyinfo(Session& s, const proto::Opened& o, TimeNs now);
+  [[nodiscard]] static std::vector<std::uint8_t> whole_packet(const proto::Opened& o);
   void refuse_announce(const wire::Header& h, std::string why, TimeNs now);
   void handle_fileinfo(Session& s, const wire::FileInfo& f, TimeNs now);
   void handle_done(Session& s, const wire::Done& d, TimeNs now);

@@ -722,6 +722,15 @@ std::optional<SenderEvent> SenderSession::poll_event() {
   return e;
 }
 
+bool SenderSession::sign_keyinfo(wire::MutBytes pkt) const {
+  auto m = wire::decode_body(cfg_.version, wire::MsgType::keyinfo, pkt.subspan(wire::kHeaderLen));
+  if (!m) return false;
+  const auto& k = std::get<wire::KeyInfo>(*m);
+  if (k.sig.size() != cfg_.handshake->sig_len()) return false;
+  const auto at = static_cast<std::size_t>(k.sig.data() - pkt.data());
+  return static_cast<bool>(cfg_.handshake->sign_keyinfo(pkt, at));
+}
+
 bool SenderSession::sign_announce(wire::MutBytes pkt) const {
   // Find the signature field by decoding what we just encoded, then sign the whole packet.
   auto m = wire::decode_body(cfg_.version, wire::MsgType::announce, pkt.subspan(wire::kHeaderLen));
@@ -788,8 +797,13 @@ std::optional<SenderSession::Out> SenderSession::poll_transmit(wire::MutBytes ou
         }
         if (!rest.empty())
           outq_.push_front({.type = wire::MsgType::keyinfo, .ids = std::move(rest)});
-        n = proto::build_packet(h, wire::KeyInfo{.iv_ctr = ctr, .entries = entries}, out, nullptr,
-                                iv_ctr_);
+        // v5 signs KEYINFO (v4 has no signature field).
+        std::vector<std::uint8_t> zero_sig(
+            cfg_.version == wire::Version::v5 ? cfg_.handshake->sig_len() : 0, 0);
+        n = proto::build_packet(h,
+                                wire::KeyInfo{.iv_ctr = ctr, .sig = zero_sig, .entries = entries},
+                                out, nullptr, iv_ctr_);
+        if (n && !zero_sig.empty() && !sign_keyinfo(out.first(*n))) n = Errc::bad_value;
         break;
       }
       case wire::MsgType::reg_conf:

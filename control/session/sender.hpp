@@ -172,6 +172,7 @@ class SenderSession {
   void drop_client(std::size_t idx, ClientState why, std::string reason, bool tell);
   void abort_all(std::string reason);
   [[nodiscard]] bool sign_announce(wire::MutBytes pkt) const;
+  [[nodiscard]] bool sign_keyinfo(wire::MutBytes pkt) const;
   void check_cancel() noexcept;
   void queue(Outgoing o);
   void update_rtt(std::size_t idx, std::uint64_t ts_echo_us, TimeNs now);

@@ -5,8 +5,9 @@
 namespace volley::session {
 namespace {
 
-// EXT_ENC_INFO's keyextype << 4 | sigtype for ECDH_ECDSA with an AEAD (AUTHENC).
+// EXT_ENC_INFO's keyextype << 4 | sigtype for ECDH_ECDSA with an AEAD (AUTHENC); 0 in v5.
 constexpr std::uint8_t kEcdhEcdsaAuthenc = 0x33;
+constexpr std::size_t kEncInfoFixed = 44;  // type .. rand1
 
 std::string describe(Errc e) {
   return std::string(error_name(e));
@@ -14,52 +15,94 @@ std::string describe(Errc e) {
 
 }  // namespace
 
-Result<std::unique_ptr<ServerHandshake>> ServerHandshake::create(ServerKeyexConfig cfg,
-                                                                 std::uint32_t server_id,
-                                                                 std::uint32_t group_id,
-                                                                 const wire::IpAddr& priv_addr,
-                                                                 std::string* why) {
+wire::Bytes enc_info_bytes(wire::Bytes body, const wire::EncInfo& e) {
+  if (e.key_blob.data() == nullptr || e.key_blob.data() < body.data() + kEncInfoFixed) return {};
+  const std::uint8_t* start = e.key_blob.data() - kEncInfoFixed;
+  const std::size_t len = std::size_t{start[1]} * 4;
+  if (start + len > body.data() + body.size()) return {};
+  return {start, len};
+}
+
+Result<std::unique_ptr<ServerHandshake>> ServerHandshake::create(
+    ServerKeyexConfig cfg, std::uint32_t server_id, std::uint32_t group_id, std::uint8_t group_inst,
+    const wire::IpAddr& priv_addr, std::string* why) {
   auto fail = [&](Errc e, std::string msg) -> Result<std::unique_ptr<ServerHandshake>> {
     if (why != nullptr) *why = std::move(msg);
     return e;
   };
   if (!cfg.signing_key || cfg.signing_key->kind() != crypto::KeyKind::ec) {
-    return fail(Errc::bad_value, "protocol 4 encryption signs with an EC key (ECDSA)");
+    return fail(Errc::bad_value, "the signing key must be an EC key (ECDSA)");
   }
   if (!cfg.ecdh_key || cfg.ecdh_key->kind() != crypto::KeyKind::ec) {
     return fail(Errc::bad_value, "the ECDH key must be an EC key");
   }
   if (!crypto::is_aead(cfg.keytype)) return fail(Errc::bad_value, "cipher must be AES-GCM or CCM");
-  if (cfg.group_master[0] != crypto::uftp4::kMasterVersion) {
+  if (cfg.version == wire::Version::v4 && cfg.group_master[0] != crypto::uftp4::kMasterVersion) {
     return fail(Errc::bad_value, "group master must start with the version byte");
   }
   std::unique_ptr<ServerHandshake> h(new ServerHandshake());
-  auto g = crypto::uftp4::group_keys(cfg.hashtype, cfg.keytype, cfg.group_master, cfg.rand1);
-  if (!g) return fail(g.error(), "group key derivation failed: " + describe(g.error()));
-  h->group_ = std::move(*g);
   h->sig_len_ = cfg.signing_key->public_key().signature_len();
   h->cfg_ = std::move(cfg);
   h->server_id_ = server_id;
   h->group_id_ = group_id;
   h->priv_addr_ = priv_addr;
+  const auto& c = h->cfg_;
+  if (c.version == wire::Version::v4) {
+    auto g = crypto::uftp4::group_keys(c.hashtype, c.keytype, c.group_master, c.rand1);
+    if (!g) return fail(g.error(), "group key derivation failed: " + describe(g.error()));
+    h->group_ = std::move(*g);
+    return h;
+  }
+  // v5: Server_HS_Context is built from EXT_ENC_INFO exactly as ANNOUNCE will carry it.
+  wire::Announce a;
+  a.enc_info = h->enc_info();
+  std::vector<std::uint8_t> zero_sig(h->sig_len_, 0);
+  a.enc_info->sig = zero_sig;
+  std::vector<std::uint8_t> body(2048);
+  auto n = wire::encode_body(c.version, a, body);
+  if (!n) return fail(n.error(), "cannot encode EXT_ENC_INFO");
+  body.resize(*n);
+  auto back = wire::decode_body(c.version, wire::MsgType::announce, body);
+  if (!back) return fail(back.error(), "cannot decode EXT_ENC_INFO");
+  const auto ext = enc_info_bytes(body, *std::get<wire::Announce>(*back).enc_info);
+  h->server_ctx_ = crypto::uftp5::server_context(group_id, group_inst, server_id, ext);
+  auto s = crypto::uftp5::server_app(c.hashtype, c.keytype, h->master(), h->server_ctx_);
+  if (!s) return fail(s.error(), "server key derivation failed: " + describe(s.error()));
+  h->s_app_ = std::move(*s);
   return h;
+}
+
+wire::Bytes ServerHandshake::master() const noexcept {
+  return cfg_.version == wire::Version::v4
+             ? wire::Bytes(cfg_.group_master)
+             : wire::Bytes(cfg_.group_master).first(crypto::uftp5::kMasterLen);
 }
 
 wire::EncInfo ServerHandshake::enc_info() const {
   wire::EncInfo e;
   e.flags = 0;  // no client authentication asked
-  e.keyextype_sigtype = kEcdhEcdsaAuthenc;
+  e.keyextype_sigtype = cfg_.version == wire::Version::v4 ? kEcdhEcdsaAuthenc : 0;
   e.keytype = static_cast<std::uint8_t>(cfg_.keytype);
   e.hashtype = static_cast<std::uint8_t>(cfg_.hashtype);
   e.rand1 = cfg_.rand1;
   e.key_blob = cfg_.signing_key->public_key().blob();
   e.dh_blob = cfg_.ecdh_key->public_key().blob();
-  return e;  // sig: filled by the encoder as zeros of sig_len() (see SenderSession)
+  return e;  // sig: set by the caller to sig_len() zero bytes, signed after encoding
 }
 
 Status ServerHandshake::sign_announce(wire::MutBytes packet, std::size_t sig_at) const {
   if (sig_at + sig_len_ > packet.size()) return Errc::bad_length;
   auto sig = cfg_.signing_key->sign(cfg_.hashtype, packet);
+  if (!sig) return sig.error();
+  if (sig->size() != sig_len_) return Errc::bad_length;
+  std::copy(sig->begin(), sig->end(), packet.begin() + static_cast<long>(sig_at));
+  return {};
+}
+
+Status ServerHandshake::sign_keyinfo(wire::MutBytes packet, std::size_t sig_at) const {
+  if (sig_at + sig_len_ > packet.size()) return Errc::bad_length;
+  auto sig = cfg_.signing_key->sign(cfg_.hashtype,
+                                    crypto::uftp5::keyinfo_signed_bytes(server_ctx_, packet));
   if (!sig) return sig.error();
   if (sig->size() != sig_len_) return Errc::bad_length;
   std::copy(sig->begin(), sig->end(), packet.begin() + static_cast<long>(sig_at));
@@ -76,19 +119,37 @@ Status ServerHandshake::add_client(std::uint32_t id, wire::Bytes ecdh_blob, wire
   }
   auto secret = cfg_.ecdh_key->ecdh(*peer, why);
   if (!secret) return secret.error();
-  auto premaster = crypto::ecdh_premaster_v4(*secret);
+  const bool v4 = cfg_.version == wire::Version::v4;
+  auto premaster = v4 ? crypto::ecdh_premaster_v4(*secret) : crypto::ecdh_premaster_v5(*secret);
   crypto::secure_zero(*secret);
   if (!premaster) return premaster.error();
-  auto keys =
-      crypto::uftp4::client_keys(cfg_.hashtype, cfg_.keytype, premaster->view(), cfg_.rand1, rand2);
-  if (!keys) return keys.error();
-  auto verify = crypto::uftp4::verify_data(cfg_.hashtype, group_id_,
-                                           {priv_addr_.bytes.data(), priv_addr_.len()}, cfg_.rand1,
-                                           rand2, premaster->view(), {}, cfg_.group_master);
-  if (!verify) return verify.error();
-  auto open = make_group_aead(id);
-  if (!open) return open.error();
-  clients_[id] = Client{*verify, std::move(*keys), std::move(*open)};
+  Client c;
+  if (v4) {
+    auto keys = crypto::uftp4::client_keys(cfg_.hashtype, cfg_.keytype, premaster->view(),
+                                           cfg_.rand1, rand2);
+    if (!keys) return keys.error();
+    auto verify = crypto::uftp4::verify_data(
+        cfg_.hashtype, group_id_, {priv_addr_.bytes.data(), priv_addr_.len()}, cfg_.rand1, rand2,
+        premaster->view(), {}, cfg_.group_master);
+    if (!verify) return verify.error();
+    c.keys = std::move(*keys);
+    c.verify.assign(verify->begin(), verify->end());
+    auto open = make_group_aead(id);
+    if (!open) return open.error();
+    c.open = std::move(*open);
+  } else {
+    c.ctx2 = crypto::uftp5::client_context(server_ctx_, id, ecdh_blob, rand2);
+    auto hs = crypto::uftp5::handshake_keys(cfg_.hashtype, cfg_.keytype, premaster->view(), c.ctx2);
+    if (!hs) return hs.error();
+    auto app = crypto::uftp5::client_app(cfg_.hashtype, cfg_.keytype, master(), c.ctx2);
+    if (!app) return app.error();
+    auto open = app->traffic.aead(cfg_.keytype);
+    if (!open) return open.error();
+    c.s_hs = std::move(hs->server);
+    c.verify = std::move(app->verify);
+    c.open = std::move(*open);
+  }
+  clients_[id] = std::move(c);
   return {};
 }
 
@@ -96,18 +157,25 @@ Result<std::array<std::uint8_t, wire::kKeyInfoEntryLen>> ServerHandshake::keyinf
     std::uint32_t id, std::uint64_t iv_ctr) const {
   auto it = clients_.find(id);
   if (it == clients_.end()) return Errc::not_found;
-  auto w = crypto::uftp4::wrap_master(it->second.keys, server_id_, iv_ctr, cfg_.group_master);
-  if (!w) return w.error();
   std::array<std::uint8_t, wire::kKeyInfoEntryLen> e{};
   wire::store_be32(e.data(), id);
-  std::copy(w->begin(), w->end(), e.begin() + 4);
+  if (cfg_.version == wire::Version::v4) {
+    auto w = crypto::uftp4::wrap_master(it->second.keys, server_id_, iv_ctr, cfg_.group_master);
+    if (!w) return w.error();
+    std::copy(w->begin(), w->end(), e.begin() + 4);
+  } else {
+    auto w = crypto::uftp5::wrap_master(cfg_.keytype, it->second.s_hs, iv_ctr, it->second.ctx2,
+                                        master());
+    if (!w) return w.error();
+    std::copy(w->begin(), w->end(), e.begin() + 4);
+  }
   return e;
 }
 
 bool ServerHandshake::verify_ok(std::uint32_t id, wire::Bytes verify) const {
   auto it = clients_.find(id);
-  return it != clients_.end() && verify.size() == it->second.verify.size() &&
-         std::equal(verify.begin(), verify.end(), it->second.verify.begin());
+  return it != clients_.end() && std::equal(verify.begin(), verify.end(), it->second.verify.begin(),
+                                            it->second.verify.end());
 }
 
 crypto::Aead* ServerHandshake::client_aead(std::uint32_t id) const {
@@ -116,7 +184,10 @@ crypto::Aead* ServerHandshake::client_aead(std::uint32_t id) const {
 }
 
 Result<std::unique_ptr<crypto::Aead>> ServerHandshake::make_group_aead(std::uint32_t src_id) const {
-  return crypto::make_aead(cfg_.keytype, group_.key, crypto::v4_base_iv(group_.salt, src_id));
+  if (cfg_.version == wire::Version::v4) {
+    return crypto::make_aead(cfg_.keytype, group_.key, crypto::v4_base_iv(group_.salt, src_id));
+  }
+  return s_app_.aead(cfg_.keytype);
 }
 
 }  // namespace volley::session

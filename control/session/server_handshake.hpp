@@ -1,11 +1,13 @@
-// The sender's half of UFTP 4's key exchange (protocol 0x40, ECDH with ECDSA signatures, AES-GCM
-// or CCM; docs/crypto-handshake.md Part A), kept apart from the session's state machine:
+// The sender's half of UFTP's key exchange with ECDH and ECDSA signatures
+// (docs/crypto-handshake.md): protocol 0x40 (Part A) and 0x50 (Part B), kept apart from the
+// session's state machine:
 // - ANNOUNCE carries EXT_ENC_INFO (rand1, our signing key, our ECDH key) and is signed whole;
-// - each REGISTER brings a receiver's ECDH key: we derive its premaster and keys and expect
-//   its KEYINFO_ACK verify data;
-// - KEYINFO gives each receiver the group master, CBC-wrapped with that receiver's key;
-// - after that every packet, both ways, is AES-GCM under the one group key, the nonce mixing
-//   in the sender's ID.
+// - each REGISTER brings a receiver's ECDH key: we derive its keys and the KEYINFO_ACK verify
+//   data we expect from it;
+// - KEYINFO gives each receiver the group master, wrapped with that receiver's own key (v4:
+//   AES-CBC; v5: AES-GCM bound to its handshake context; v5 signs KEYINFO too);
+// - then every packet is AEAD-sealed: v4 with the one group key (the sender's ID in the nonce),
+//   v5 with the server's application key one way and each receiver's own the other.
 // Sans-I/O: keys and randoms come from the caller (create); nothing here touches a socket.
 #pragma once
 
@@ -13,34 +15,45 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "crypto/aead.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/openssl_aead.hpp"
 #include "crypto/uftp4_schedule.hpp"
+#include "crypto/uftp5_schedule.hpp"
 #include "dataplane/wire/messages.hpp"
 
 namespace volley::session {
 
 struct ServerKeyexConfig {
+  wire::Version version = wire::Version::v5;
   crypto::KeyType keytype = crypto::KeyType::aes256_gcm;
   crypto::HashType hashtype = crypto::HashType::sha256;
   std::shared_ptr<const crypto::PrivateKey> signing_key;  // EC (ECDSA)
   std::shared_ptr<const crypto::PrivateKey> ecdh_key;     // ephemeral EC
   std::array<std::uint8_t, crypto::uftp4::kRandLen> rand1{};
-  std::array<std::uint8_t, crypto::uftp4::kMasterLen> group_master{};  // [0] = 0x40
+  // v4: all 48 bytes, [0] = 0x40; v5: the first 32.
+  std::array<std::uint8_t, crypto::uftp4::kMasterLen> group_master{};
 };
+
+// The bytes of EXT_ENC_INFO as ANNOUNCE carries it (its signature zeroed), found in an encoded
+// announce: from the extension's type byte, extlen·4 bytes. Empty when absent.
+[[nodiscard]] wire::Bytes enc_info_bytes(wire::Bytes announce_body, const wire::EncInfo& e);
 
 class ServerHandshake {
  public:
   [[nodiscard]] static Result<std::unique_ptr<ServerHandshake>> create(
       ServerKeyexConfig cfg, std::uint32_t server_id, std::uint32_t group_id,
-      const wire::IpAddr& priv_addr, std::string* why = nullptr);
+      std::uint8_t group_inst, const wire::IpAddr& priv_addr, std::string* why = nullptr);
 
+  [[nodiscard]] wire::Version version() const noexcept { return cfg_.version; }
   // EXT_ENC_INFO for ANNOUNCE, its signature zero-filled at its final length.
   [[nodiscard]] wire::EncInfo enc_info() const;
   // Sign a whole encoded ANNOUNCE whose signature (sig_len bytes at sig_at) is still zero.
   [[nodiscard]] Status sign_announce(wire::MutBytes packet, std::size_t sig_at) const;
+  // v5: sign a whole encoded KEYINFO (signature at sig_at still zero).
+  [[nodiscard]] Status sign_keyinfo(wire::MutBytes packet, std::size_t sig_at) const;
   [[nodiscard]] std::size_t sig_len() const noexcept { return sig_len_; }
 
   // A receiver registered with this ECDH key: derive its keys (again on a repeat). Errors:
@@ -55,22 +68,28 @@ class ServerHandshake {
   [[nodiscard]] bool verify_ok(std::uint32_t id, wire::Bytes verify) const;
   // The context that opens this receiver's packets (nullptr for an unknown receiver).
   [[nodiscard]] crypto::Aead* client_aead(std::uint32_t id) const;
-  // A fresh group-key context sealing packets from `src_id` (one per dataplane worker).
+  // A fresh context sealing our packets (one per dataplane worker); `src_id` is ours (v4 mixes
+  // it into the nonce).
   [[nodiscard]] Result<std::unique_ptr<crypto::Aead>> make_group_aead(std::uint32_t src_id) const;
 
  private:
   struct Client {
-    std::array<std::uint8_t, crypto::uftp4::kVerifyLen> verify{};
-    crypto::uftp4::KeySalt keys;
-    std::unique_ptr<crypto::Aead> open;  // group key, nonce with the receiver's ID
+    std::vector<std::uint8_t> verify;
+    crypto::uftp4::KeySalt keys;         // v4: wraps the group master
+    crypto::uftp5::Traffic s_hs;         // v5: wraps the group master
+    std::vector<std::uint8_t> ctx2;      // v5: Client_HS_Context2
+    std::unique_ptr<crypto::Aead> open;  // opens this receiver's packets
   };
   ServerHandshake() = default;
+  [[nodiscard]] wire::Bytes master() const noexcept;
 
   ServerKeyexConfig cfg_;
   std::uint32_t server_id_ = 0, group_id_ = 0;
   wire::IpAddr priv_addr_;
   std::size_t sig_len_ = 0;
-  crypto::uftp4::KeySalt group_;
+  crypto::uftp4::KeySalt group_;          // v4: the group key
+  std::vector<std::uint8_t> server_ctx_;  // v5: Server_HS_Context
+  crypto::uftp5::Traffic s_app_;          // v5: server → group
   std::unordered_map<std::uint32_t, Client> clients_;
 };
 

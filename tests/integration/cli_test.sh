@@ -394,7 +394,8 @@ EOF
   sleep 0.3 # the multicast joins follow the binds
   log "protocol $proto, block $bs, loss $loss %: 3 receivers"
   local rc
-  bg "$WORK/send.log" 60 ip netns exec "$NS" "$VOLLEY" send -I lo -R 200M -b "$bs" \
+  # In the clear, so the capture can count every FILESEG (encrypted_trust_* checks encryption).
+  bg "$WORK/send.log" 60 ip netns exec "$NS" "$VOLLEY" send --no-encrypt -I lo -R 200M -b "$bs" \
     --protocol "$proto" -H "$ID_LIST" --status-file "$WORK/send.jsonl" "$src"
   wait_rc sender 0 "$BG_PID" 60
   for i in 1 2 3; do
@@ -445,7 +446,8 @@ EOF
 # Encrypted (UFTP 4 key exchange, AES-256-GCM) with trust: r1 pins the sender's key and gets the
 # files; r2 pins another key and refuses the session, naming the sender's ID and both
 # fingerprints; the capture shows the data only inside ENCRYPTED.
-case_encrypted_trust() {
+case_encrypted_trust() { # case_encrypted_trust PROTOCOL (4 or 5)
+  local proto=$1
   need_root_netns
   ns_up
   local src=$WORK/src key=$WORK/sender.pem other=$WORK/other.pem fp wrong
@@ -469,7 +471,7 @@ case_encrypted_trust() {
   local cap=$!
   PIDS+=("$cap")
   sleep 1
-  bg "$WORK/send.log" 60 ip netns exec "$NS" "$VOLLEY" send -I lo -R 200M --protocol 4 \
+  bg "$WORK/send.log" 60 ip netns exec "$NS" "$VOLLEY" send -I lo -R 200M --protocol "$proto" \
     --cipher aes256-gcm --key "$key" --server-id 0x0a6300ff --robust 10 --grtt 0.05:0.01:1 "$src"
   wait_rc sender 0 "$BG_PID" 60
   wait_rc "receiver r1" 0 "$r1" 20
@@ -488,9 +490,9 @@ case_encrypted_trust() {
   expect_grep "receiver r2" "$WORK/r2.log" "$wrong"
   expect_grep "receiver r1" "$WORK/r1.log" "encrypted, sender key $fp"
   local enc clear
-  enc=$(tshark -r "$WORK/enc.pcapng" -d udp.port==1044,uftp -Y 'uftp4.func == 18' 2>/dev/null | wc -l)
+  enc=$(tshark -r "$WORK/enc.pcapng" -d udp.port==1044,uftp -Y "uftp$proto.func == 18" 2>/dev/null | wc -l)
   clear=$(tshark -r "$WORK/enc.pcapng" -d udp.port==1044,uftp \
-    -Y 'uftp4.func == 7 || uftp4.func == 9 || uftp4.func == 10' 2>/dev/null | wc -l)
+    -Y "uftp$proto.func == 7 || uftp$proto.func == 9 || uftp$proto.func == 10" 2>/dev/null | wc -l)
   log "capture: $enc ENCRYPTED, $clear FILEINFO/FILESEG/DONE in the clear"
   ((enc > 100)) || fail "only $enc ENCRYPTED packets"
   ((clear == 0)) || fail "$clear file packets in the clear"
@@ -643,7 +645,8 @@ case_send_interrupt() {
 # ---------------------------------------------------------------------------------------------
 
 case "$CASE" in
-  help | keys | usage_errors | setup_errors | unicast | closed_group_absent | encrypted_trust | recv_interrupt_resume | \
+  help | keys | usage_errors | setup_errors | unicast | closed_group_absent | encrypted_trust_v4 | \
+    encrypted_trust_v5 | recv_interrupt_resume | \
     send_interrupt | multicast_v5 | multicast_v4 | multicast_v5_loss5 | multicast_v4_loss5) ;;
   *)
     echo "usage: $0 CASE (see the header for the cases)" >&2
@@ -666,6 +669,8 @@ case "$CASE" in
   multicast_v4) case_multicast 4 1300 0 ;;
   multicast_v5_loss5) case_multicast 5 8800 5 ;;
   multicast_v4_loss5) case_multicast 4 1300 5 ;;
+  encrypted_trust_v4) case_encrypted_trust 4 ;;
+  encrypted_trust_v5) case_encrypted_trust 5 ;;
   *) "case_$CASE" ;;
 esac
 il_finish

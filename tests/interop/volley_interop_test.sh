@@ -55,7 +55,7 @@ volley_send_args() {
     -b "$BLOCKSIZE" -H "$(il_ids)" --protocol 4 --robust 10 --grtt 0.05:0.01:1.0 \
     --status-file "$IL_WORK/sender.status" --log-level "$VOLLEY_LOG_LEVEL"
   # CIPHER (e.g. aes256-gcm): UFTP 4's ECDH + ECDSA key exchange, then AES-GCM both ways.
-  [[ -z "${CIPHER:-}" ]] || printf '%s\n' --cipher "$CIPHER"
+  if [[ -n "${CIPHER:-}" ]]; then printf '%s\n' --cipher "$CIPHER"; else printf '%s\n' --no-encrypt; fi
 }
 
 # `volley recv` for one session, with the same directories and ID as il_start_uftpd.

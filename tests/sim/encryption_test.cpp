@@ -26,6 +26,14 @@ std::vector<std::uint8_t> pattern(std::size_t n, unsigned seed) {
   return v;
 }
 
+// Every case runs with protocol 4's key exchange (what stock uftp 4.10.2 speaks) and 5's.
+class Encryption : public ::testing::TestWithParam<wire::Version> {};
+INSTANTIATE_TEST_SUITE_P(Protocols, Encryption,
+                         ::testing::Values(wire::Version::v4, wire::Version::v5),
+                         [](const auto& info) {
+                           return info.param == wire::Version::v4 ? "v4" : "v5";
+                         });
+
 std::shared_ptr<const crypto::PrivateKey> ec_key() {
   auto k = crypto::PrivateKey::generate_ec(crypto::Curve::secp256r1);
   EXPECT_TRUE(k);
@@ -33,8 +41,9 @@ std::shared_ptr<const crypto::PrivateKey> ec_key() {
 }
 
 struct Bed {
-  explicit Bed(std::uint64_t seed, LinkParams down, std::vector<session::ReceiverConfig> rcs = {})
-      : net(sim_seed(seed)), signing(ec_key()) {
+  explicit Bed(std::uint64_t seed, LinkParams down, std::vector<session::ReceiverConfig> rcs = {},
+               wire::Version v = wire::Version::v4)
+      : net(sim_seed(seed)), signing(ec_key()), version(v) {
     if (rcs.empty()) rcs.resize(3);
     for (std::size_t r = 0; r < rcs.size(); ++r) {
       rcs[r].client_id = static_cast<std::uint32_t>(0x0a630100 + r);
@@ -53,15 +62,16 @@ struct Bed {
       src->add({.name = "f" + std::to_string(i) + ".bin", .mtime_s = 1'650'000'000}, files[i]);
     }
     session::ServerKeyexConfig kx;
+    kx.version = version;
     kx.signing_key = signing;
     kx.ecdh_key = ec_key();
     crypto::random_bytes(kx.rand1);
     crypto::random_bytes(kx.group_master);
-    kx.group_master[0] = crypto::uftp4::kMasterVersion;
-    auto hs = session::ServerHandshake::create(kx, kServerId, kGroupId, to_ip(kPriv));
+    if (version == wire::Version::v4) kx.group_master[0] = crypto::uftp4::kMasterVersion;
+    auto hs = session::ServerHandshake::create(kx, kServerId, kGroupId, 0, to_ip(kPriv));
     EXPECT_TRUE(hs);
     session::SenderConfig cfg;
-    cfg.version = wire::Version::v4;
+    cfg.version = version;
     cfg.server_id = kServerId;
     cfg.group_id = kGroupId;
     cfg.wall_offset_us = kWallEpochUs;
@@ -79,12 +89,13 @@ struct Bed {
 
   Network net;
   std::shared_ptr<const crypto::PrivateKey> signing;
+  wire::Version version;
   std::vector<std::unique_ptr<ReceiverNode>> rx;
   std::unique_ptr<SenderNode> sender;
 };
 
-TEST(Encryption, KeyExchangeThenEncryptedDeliveryUnderLoss) {
-  Bed run(51, {.delay_ns = kMs, .rate_bps = 1'000'000'000ULL, .loss = 0.05});
+TEST_P(Encryption, KeyExchangeThenEncryptedDeliveryUnderLoss) {
+  Bed run(51, {.delay_ns = kMs, .rate_bps = 1'000'000'000ULL, .loss = 0.05}, {}, GetParam());
   const std::vector<std::vector<std::uint8_t>> files = {pattern(300'000, 1), pattern(1, 2),
                                                         pattern(0, 3)};
   ASSERT_TRUE(run.send(files)) << seed_note(run.net.seed());
@@ -106,10 +117,10 @@ TEST(Encryption, KeyExchangeThenEncryptedDeliveryUnderLoss) {
   }
 }
 
-TEST(Encryption, FlippedBitsAreDroppedAndRepaired) {
+TEST_P(Encryption, FlippedBitsAreDroppedAndRepaired) {
   // 3% of packets to each receiver get one bit flipped: the tag check drops them (counted)
   // and NAK repair still delivers every byte.
-  Bed run(52, {.delay_ns = kMs, .rate_bps = 1'000'000'000ULL, .corrupt = 0.03});
+  Bed run(52, {.delay_ns = kMs, .rate_bps = 1'000'000'000ULL, .corrupt = 0.03}, {}, GetParam());
   const std::vector<std::vector<std::uint8_t>> files = {pattern(400'000, 7)};
   ASSERT_TRUE(run.send(files)) << seed_note(run.net.seed());
   EXPECT_TRUE(run.sender->session().all_succeeded());
@@ -126,9 +137,9 @@ TEST(Encryption, FlippedBitsAreDroppedAndRepaired) {
   EXPECT_GT(rejected, 0u) << "no corrupted packet was caught";
 }
 
-TEST(Encryption, DuplicatedHandshakeAndDataChangeNothing) {
+TEST_P(Encryption, DuplicatedHandshakeAndDataChangeNothing) {
   // Every packet may arrive twice (KEYINFO and FILESEG replays included).
-  Bed run(53, {.delay_ns = kMs, .rate_bps = 1'000'000'000ULL, .duplicate = 0.3});
+  Bed run(53, {.delay_ns = kMs, .rate_bps = 1'000'000'000ULL, .duplicate = 0.3}, {}, GetParam());
   const std::vector<std::vector<std::uint8_t>> files = {pattern(200'000, 9)};
   ASSERT_TRUE(run.send(files));
   EXPECT_TRUE(run.sender->session().all_succeeded());
@@ -140,13 +151,13 @@ TEST(Encryption, DuplicatedHandshakeAndDataChangeNothing) {
   }
 }
 
-TEST(Encryption, ReceiverRefusesASenderWhoseKeyIsNotThePinnedOne) {
+TEST_P(Encryption, ReceiverRefusesASenderWhoseKeyIsNotThePinnedOne) {
   auto other = ec_key();
   auto fp = crypto::fingerprint(other->public_key().blob());
   ASSERT_TRUE(fp);
   std::vector<session::ReceiverConfig> rcs(2);
   rcs[0].server_keys[kServerId].assign(fp->view().begin(), fp->view().end());  // wrong key
-  Bed run(54, {.delay_ns = kMs, .rate_bps = 1'000'000'000ULL}, rcs);
+  Bed run(54, {.delay_ns = kMs, .rate_bps = 1'000'000'000ULL}, rcs, GetParam());
   // Receiver 1 pins the right key.
   const std::vector<std::vector<std::uint8_t>> files = {pattern(50'000, 4)};
   ASSERT_TRUE(run.send(files));
@@ -164,10 +175,10 @@ TEST(Encryption, ReceiverRefusesASenderWhoseKeyIsNotThePinnedOne) {
   EXPECT_EQ(cl[0].id, 0x0a630101u);
 }
 
-TEST(Encryption, ReceiverIgnoresASenderNotOnItsServerList) {
+TEST_P(Encryption, ReceiverIgnoresASenderNotOnItsServerList) {
   std::vector<session::ReceiverConfig> rcs(1);
   rcs[0].server_keys[0x0a63ffff] = {1, 2, 3};  // some other server
-  Bed run(55, {.delay_ns = kMs, .rate_bps = 1'000'000'000ULL}, rcs);
+  Bed run(55, {.delay_ns = kMs, .rate_bps = 1'000'000'000ULL}, rcs, GetParam());
   ASSERT_TRUE(run.send({pattern(10'000, 5)}));
   EXPECT_TRUE(run.sender->session().clients().empty());
   EXPECT_EQ(run.rx[0]->store().find("f0.bin"), nullptr);
