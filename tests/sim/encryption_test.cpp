@@ -77,6 +77,7 @@ struct Bed {
     cfg.wall_offset_us = kWallEpochUs;
     cfg.grtt_init_ns = 200 * kMs;
     cfg.handshake = std::move(*hs);
+    cfg.closed_group = closed;
     sender = std::make_unique<SenderNode>(net, kSenderIp, kPub, kPriv, cfg, src, 12'500'000);
     LinkParams fast{.rate_bps = 10'000'000'000ULL};
     sender->attach(net.add_host(kSenderIp, sender.get(), fast, fast));
@@ -90,6 +91,7 @@ struct Bed {
   Network net;
   std::shared_ptr<const crypto::PrivateKey> signing;
   wire::Version version;
+  std::vector<std::uint32_t> closed;  // the sender's client list (empty: open group)
   std::vector<std::unique_ptr<ReceiverNode>> rx;
   std::unique_ptr<SenderNode> sender;
 };
@@ -185,6 +187,26 @@ TEST_P(Encryption, ReceiverIgnoresASenderNotOnItsServerList) {
   ASSERT_FALSE(run.rx[0]->events().empty());
   EXPECT_EQ(run.rx[0]->events().front().kind, session::ReceiverEvent::Kind::session_refused);
   EXPECT_NE(run.rx[0]->events().front().text.find("not on the server list"), std::string::npos);
+}
+
+TEST_P(Encryption, ReceiverNotOnTheSendersClientListIsRefused) {
+  Bed run(56, {.delay_ns = kMs, .rate_bps = 1'000'000'000ULL},
+          std::vector<session::ReceiverConfig>(2), GetParam());
+  run.closed = {0x0a630100};  // only the first receiver
+  const std::vector<std::vector<std::uint8_t>> files = {pattern(60'000, 6)};
+  ASSERT_TRUE(run.send(files));
+  EXPECT_TRUE(run.sender->session().all_succeeded());
+  ASSERT_NE(run.rx[0]->store().find("f0.bin"), nullptr);
+  EXPECT_TRUE(run.rx[0]->store().find("f0.bin")->bytes == files[0]);
+  EXPECT_EQ(run.rx[1]->store().find("f0.bin"), nullptr);
+  ASSERT_EQ(run.sender->session().clients().size(), 1u);
+  EXPECT_EQ(run.sender->session().clients()[0].id, 0x0a630100u);
+  // The outsider is not among the IDs the closed group's ANNOUNCE invites: it never joins.
+  for (const auto& e : run.rx[1]->events()) {
+    EXPECT_NE(e.kind, session::ReceiverEvent::Kind::session_started);
+  }
+  EXPECT_GT(run.rx[1]->control().stats().dropped, 0u);
+  EXPECT_EQ(run.rx[1]->sessions_finished(true), 0);
 }
 
 }  // namespace
