@@ -48,6 +48,8 @@ struct SendOptions {
   std::string buffer = "32M";
   std::string cipher = "aes256-gcm";
   bool no_encrypt = false;
+  std::string hash = "sha256";
+  std::string curve = "P-256";
   std::string key_file;
   std::string status_file;
   std::string log_level = "info";
@@ -268,6 +270,11 @@ int run_send(SendOptions o) {
     session::ServerKeyexConfig kx;
     kx.version = cfg.version;
     kx.keytype = keytype;
+    kx.hashtype = o.hash == "sha512"   ? crypto::HashType::sha512
+                  : o.hash == "sha384" ? crypto::HashType::sha384
+                                       : crypto::HashType::sha256;
+    const auto curve = crypto::curve_from_name(o.curve);
+    if (!curve) return usage(fmt::format("--curve '{}': P-256, P-384 or P-521", o.curve));
     if (!o.key_file.empty()) {
       auto k = crypto::PrivateKey::load_pem(o.key_file, &why);
       if (!k) {
@@ -276,12 +283,12 @@ int run_send(SendOptions o) {
       }
       kx.signing_key = std::make_shared<crypto::PrivateKey>(std::move(*k));
     } else {
-      auto k = crypto::PrivateKey::generate_ec(crypto::Curve::secp256r1);
+      auto k = crypto::PrivateKey::generate_ec(*curve);
       if (!k) return usage("could not generate a signing key");
       kx.signing_key = std::make_shared<crypto::PrivateKey>(std::move(*k));
     }
     const std::string fingerprint = kx.signing_key->public_key().fingerprint();
-    auto ecdh = crypto::PrivateKey::generate_ec(crypto::Curve::secp256r1);
+    auto ecdh = crypto::PrivateKey::generate_ec(*curve);
     if (!ecdh) return usage("could not generate an ECDH key");
     kx.ecdh_key = std::make_shared<crypto::PrivateKey>(std::move(*ecdh));
     random_fill(kx.rand1);
@@ -301,7 +308,7 @@ int run_send(SendOptions o) {
     }
     data_aead = std::move(*a);
     ecfg.block.aead = data_aead.get();
-    spdlog::info("encrypted: {}, SHA-256, ECDH P-256, signed by {} key {}", o.cipher,
+    spdlog::info("encrypted: {}, {}, ECDH {}, signed by {} key {}", o.cipher, o.hash, o.curve,
                  o.key_file.empty() ? "a fresh" : "the", fingerprint);
   }
   session::SenderSession session(cfg, entries);
@@ -522,6 +529,13 @@ std::function<int()> add_send(CLI::App& app) {
       ->check(CLI::IsMember({"none", "aes256-gcm", "aes128-gcm"}))
       ->capture_default_str();
   c->add_flag("--no-encrypt", o->no_encrypt, "send in the clear (same as --cipher none)");
+  c->add_option("--hash", o->hash, "hash for the key exchange and signatures")
+      ->check(CLI::IsMember({"sha256", "sha384", "sha512"}))
+      ->capture_default_str();
+  c->add_option("--curve", o->curve,
+                "ECDH curve (and of the fresh signing key when no --key is given)")
+      ->check(CLI::IsMember({"P-256", "P-384", "P-521"}))
+      ->capture_default_str();
   c->add_option("--key", o->key_file,
                 "our EC signing key (PEM, from 'volley keys gen'); default: a fresh P-256 key");
   c->add_option("--status-file", o->status_file,

@@ -300,6 +300,39 @@ case_keys() {
   done
 }
 
+# Every cipher, hash and curve choice, both protocols, end to end over 127.0.0.1: the receiver
+# accepts whatever the signed ANNOUNCE says and the tree arrives byte-exact.
+case_crypto_choices() {
+  local src=$WORK/src port combo
+  mkdir -p "$src/sub"
+  _tb_prng 700000 choices >"$src/a.bin"
+  echo "x" >"$src/sub/b.txt"
+  for combo in "--protocol 5 --hash sha384 --curve P-384" "--protocol 5 --hash sha512 --curve P-521" \
+    "--protocol 5 --cipher aes128-gcm" "--protocol 4 --hash sha384 --curve P-384" \
+    "--protocol 4 --cipher aes128-gcm --curve P-521"; do
+    port=$(free_udp_port)
+    rm -rf "$WORK/dest" && mkdir -p "$WORK/dest"
+    bg "$WORK/recv.log" 30 "$VOLLEY" recv -M 127.0.0.1 -p "$port" -U 0x0a630001 -D "$WORK/dest" \
+      --sessions 1
+    local rpid=$BG_PID i
+    for ((i = 0; i < 50; i++)); do
+      [[ -n "$(ss -Hlun "sport = :$port" 2>/dev/null)" ]] && break
+      sleep 0.1
+    done
+    # shellcheck disable=SC2086 # the combination is a list of options
+    bg "$WORK/send.log" 30 "$VOLLEY" send -M 127.0.0.1 -p "$port" -R 500M $combo "$src"
+    wait_rc "send $combo" 0 "$BG_PID" 30
+    wait_rc "recv ($combo)" 0 "$rpid" 20
+    expect_grep "send $combo" "$WORK/send.log" "encrypted:"
+    if tb_compare "$src" "$WORK/dest/src" >"$WORK/diff" 2>&1; then
+      log "$combo: tree byte-exact"
+    else
+      fail "$combo: tree differs"
+      head -n 10 "$WORK/diff"
+    fi
+  done
+}
+
 case_usage_errors() {
   # Each would send to 127.0.0.1 on an unused port if the check were missing: never further.
   local port f=$WORK/file
@@ -645,7 +678,7 @@ case_send_interrupt() {
 # ---------------------------------------------------------------------------------------------
 
 case "$CASE" in
-  help | keys | usage_errors | setup_errors | unicast | closed_group_absent | encrypted_trust_v4 | \
+  help | keys | crypto_choices | usage_errors | setup_errors | unicast | closed_group_absent | encrypted_trust_v4 | \
     encrypted_trust_v5 | recv_interrupt_resume | \
     send_interrupt | multicast_v5 | multicast_v4 | multicast_v5_loss5 | multicast_v4_loss5) ;;
   *)
