@@ -284,7 +284,7 @@ case_help() {
 case_keys() {
   local k=$WORK/sender.pem r=$WORK/receiver.pem
   run_cli keys_gen 0 "ECDSA, curve prime256v1" keys gen ec:P-256 -o "$k"
-  [[ $(stat -c %a "$k") == 600 ]] && log "key file mode 0600" || fail "key file mode $(stat -c %a "$k")"
+  if [[ $(stat -c %a "$k") == 600 ]]; then log "key file mode 0600"; else fail "key file mode $(stat -c %a "$k")"; fi
   run_cli keys_again 3 "refusing to overwrite" keys gen ec:P-384 -o "$k"
   run_cli keys_rsa 0 "RSA, 2048 bits" keys gen rsa:2048 -o "$r"
   run_cli keys_bad_curve 2 "unknown curve 'P-999'" keys gen ec:P-999 -o "$WORK/x.pem"
