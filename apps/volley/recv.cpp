@@ -27,6 +27,7 @@ struct RecvOptions {
   std::uint32_t sessions = 0;
   std::uint32_t max_sessions = 100;
   std::string buffer = "32M";
+  bool require_encryption = false;
   std::vector<std::string> server_keys;
   std::string servers_file;
   std::string status_file;
@@ -70,6 +71,7 @@ int run_recv(const RecvOptions& o) {
     cfg.client_id = default_id(o.interface);
   }
   cfg.max_sessions = o.max_sessions;
+  cfg.require_encryption = o.require_encryption;
   // Trusted senders: "ID=FINGERPRINT" options and "ID FINGERPRINT" lines of --servers-file.
   std::vector<std::string> trust = o.server_keys;
   if (!o.servers_file.empty()) {
@@ -234,6 +236,8 @@ std::function<int()> add_recv(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--buffer", o->buffer, "socket receive buffer in bytes (K/M/G)")
       ->capture_default_str();
+  c->add_flag("--require-encryption", o->require_encryption,
+              "join only encrypted sessions (uftpd -E); plaintext ones are ignored");
   c->add_option("--server-key", o->server_keys,
                 "trust only these senders for encrypted sessions: ID=FINGERPRINT (repeatable); "
                 "others are refused with a log line");

@@ -331,6 +331,19 @@ case_crypto_choices() {
       head -n 10 "$WORK/diff"
     fi
   done
+  # A receiver that requires encryption does not join a session in the clear.
+  port=$(free_udp_port)
+  rm -rf "$WORK/dest" && mkdir -p "$WORK/dest"
+  bg "$WORK/recv.log" 30 "$VOLLEY" recv -M 127.0.0.1 -p "$port" -U 0x0a630001 -D "$WORK/dest" \
+    --require-encryption
+  local rpid=$BG_PID
+  sleep 0.5
+  bg "$WORK/send.log" 30 "$VOLLEY" send -M 127.0.0.1 -p "$port" --no-encrypt --robust 10 \
+    --grtt 0.05:0.01:1 "$src"
+  wait_rc "send --no-encrypt to a receiver requiring encryption" 1 "$BG_PID" 30
+  expect_grep "send --no-encrypt" "$WORK/send.log" "no receivers registered"
+  if [[ -e "$WORK/dest/src" ]]; then fail "files arrived in the clear"; else log "nothing received in the clear"; fi
+  kill -INT "$rpid" 2>/dev/null || true
 }
 
 case_usage_errors() {
