@@ -8,7 +8,9 @@
 # file of random bytes on tmpfs to a closed group of the three receivers with
 #   uftp     stock uftp -R -1 (unpaced), unencrypted, -> stock uftpd x3
 #   volley4  volley send -R max --protocol 4 (the same wire protocol) -> volley recv x3
-#   volley5  volley send -R max --protocol 5 (unencrypted)          -> volley recv x3
+#   volley5  volley send -R max --protocol 5 (Volley's own)         -> volley recv x3
+# (with --cipher: all encrypted, ECDH key exchange on P-256 signed with ECDSA, SHA-256, the
+# protocol's own for each (UFTP 4's for uftp and volley4, UFTP 5's for volley5), OPEN group).
 # and measures the wall time from the sender's start until every receiver is done (stock
 # uftpd: the file appears in its destination, which uftpd does when the group is complete;
 # volley recv --sessions 1: the process exits), plus the CPU time (user+sys, GNU time) of the
@@ -30,6 +32,11 @@
 #   --buffer BYTES  socket buffer asked of both implementations (default 4194304, see README)
 #   --segment       segment GSO batches at the sender's interface (gso_max_segs 1), so every
 #                   datagram crosses the bridge, and meets the loss rules, on its own (see README)
+#   --cipher none|aes256-gcm|aes128-gcm   (default none: all in the clear) encrypt every
+#                   session: stock uftp -Y CIPHER -h sha256 -e ecdh_ecdsa -K prime256v1 to
+#                   uftpd -k (a P-256 key each), volley send --cipher CIPHER (a fresh P-256 key)
+#                   to volley recv; an OPEN group for all (stock 4.10.2 crashes on -H with
+#                   encryption)
 #   --out FILE      also write the table to FILE
 #   --keep-logs     keep the log directory (kept anyway when a run fails)
 # Environment: VOLLEY (default build/bin/volley under the repository root).
@@ -57,7 +64,7 @@ declare -A OPT=()
 while (($#)); do
   case $1 in
     --quick) QUICK=1 ;;
-    --size | --runs | --mtu | --loss | --impls | --timeout | --deadline | --buffer | --out)
+    --size | --runs | --mtu | --loss | --impls | --timeout | --deadline | --buffer | --out | --cipher)
       (($# >= 2)) || die "$1 needs a value"
       OPT[$1]=$2
       shift
@@ -85,6 +92,7 @@ BUF=${OPT[--buffer]:-4194304}
 OUT=${OPT[--out]:-}
 KEEP_LOGS=${OPT[--keep-logs]:-0}
 SEGMENT=${OPT[--segment]:-0}
+CIPHER=${OPT[--cipher]:-none}
 
 # is_int VALUE MIN MAX: VALUE is a decimal integer in [MIN, MAX].
 is_int() { [[ "$1" =~ ^[0-9]{1,12}$ ]] && (($1 >= $2 && $1 <= $3)); }
@@ -105,6 +113,12 @@ case $LOSS_SEL in
   both) LOSSES=(0 5) ;;
   *) die "--loss: 0, 5 or both" ;;
 esac
+case $CIPHER in
+  none | aes256-gcm | aes128-gcm) ;;
+  *) die "--cipher: none, aes256-gcm or aes128-gcm" ;;
+esac
+ENCRYPT=0
+[[ "$CIPHER" != none ]] && ENCRYPT=1
 IFS=, read -r -a IMPLS <<<"$IMPL_SEL"
 ((${#IMPLS[@]} >= 1)) || die "--impls: empty"
 for impl in "${IMPLS[@]}"; do
@@ -125,6 +139,7 @@ impl_label() {
 ((EUID == 0)) || die "needs root (network namespaces)"
 need=(ip ss nft timeout openssl pgrep awk)
 for impl in "${IMPLS[@]}"; do [[ "$impl" == uftp ]] && need+=(uftp uftpd); done
+if ((ENCRYPT)) && [[ " ${IMPLS[*]} " == *" uftp "* ]]; then need+=(uftp_keymgt); fi
 for tool in "${need[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not installed (deploy/install-deps.sh)"
 done
@@ -228,6 +243,25 @@ SRC_SHA=$(openssl dgst -sha256 -r "$WORK/src/$FILE" | cut -c1-64)
 SIZE_BYTES=$((SIZE_MIB * 1024 * 1024))
 RX=(r1 r2 r3)
 
+# Encrypted: stock uftpd refuses an ECDH_ECDSA session unless it holds an EC key on the
+# sender's curve, so each gets a P-256 key of its own (made once, loaded at every start).
+# volley recv needs none (it makes its ECDH key per session).
+if ((ENCRYPT)) && [[ " ${IMPLS[*]} " == *" uftp "* ]]; then
+  mkdir -p "$WORK/keys"
+  for r in "${RX[@]}"; do
+    uftp_keymgt -g ec:prime256v1 "$WORK/keys/$r.key" >/dev/null 2>&1 ||
+      die "uftp_keymgt could not make a P-256 key for $r"
+  done
+fi
+# The session's membership and encryption, as both implementations are told (see run_one).
+if ((ENCRYPT)); then
+  GROUP_DESC="open group: stock 4.10.2 crashes on -H with encryption"
+  CRYPTO_DESC="encrypted ($CIPHER after an ECDH key exchange on P-256 signed with ECDSA, SHA-256)"
+else
+  GROUP_DESC="closed group"
+  CRYPTO_DESC="unencrypted"
+fi
+
 # results.tsv, one line per run: mtu loss impl run status wall_s sender_exit_s sender_cpu_s
 # receivers_cpu_s note in_place_s rx_pkts rx_bytes drop_pkts drop_bytes (those four summed
 # over the receivers' nftables input hooks; see count_setup) busy_pct (whole machine, every
@@ -313,11 +347,14 @@ run_one() {
   local -a rpid=()
   # shellcheck disable=SC2034 # read by tb_bg (testbed.sh): every process's hard bound
   TB_BG_TIMEOUT=$((RUN_TIMEOUT + 30))
+  local -a ukey=()
   for r in "${RX[@]}"; do
     if [[ "$impl" == uftp ]]; then
+      ukey=()
+      ((ENCRYPT)) && ukey=(-k "$WORK/keys/$r.key")
       tb_bg "$TB_NAME" "$r" "$dir/$r.log" /usr/bin/time -o "$dir/$r.time" -f '%e %U %S' \
         uftpd -d -q -x 1 -I eth0 -M 230.4.4.1 -p 1044 -U "$(tb_id "$TB_NAME" "$r")" \
-        -D "$WORK/$r/dest" -T "$WORK/$r/tmp" -B "$BUF"
+        -D "$WORK/$r/dest" -T "$WORK/$r/tmp" -B "$BUF" "${ukey[@]}"
     else
       tb_bg "$TB_NAME" "$r" "$dir/$r.log" /usr/bin/time -o "$dir/$r.time" -f '%e %U %S' \
         "$VOLLEY" recv -I eth0 -M 230.4.4.1 -p 1044 -U "$(tb_id "$TB_NAME" "$r")" \
@@ -335,14 +372,21 @@ run_one() {
   done
   sleep 0.3 # the multicast join follows the bind
 
-  local -a scmd
+  # Unencrypted: a closed group (-H, the receivers' IDs). Encrypted: an open group (whoever
+  # answers the ANNOUNCEs; all three must, or a copy is missing and the run FAILS).
+  # Volley is told --cipher either way: it encrypts by default (since acb19fe), stock does not.
+  local -a scmd members=(-H "$ids") ucrypto=(-Y none) vcrypto=(--cipher "$CIPHER")
+  if ((ENCRYPT)); then
+    members=()
+    ucrypto=(-Y "$CIPHER" -h sha256 -e ecdh_ecdsa -K prime256v1)
+  fi
   if [[ "$impl" == uftp ]]; then
-    scmd=(uftp -Y none -I eth0 -M 230.4.4.1 -p 1044 -b "$block" -R -1 -H "$ids" -s 10
-      -r 0.05:0.01:1.0 -B "$BUF" -x 1 "$WORK/src/$FILE")
+    scmd=(uftp "${ucrypto[@]}" -I eth0 -M 230.4.4.1 -p 1044 -b "$block" -R -1 "${members[@]}"
+      -s 10 -r 0.05:0.01:1.0 -B "$BUF" -x 1 "$WORK/src/$FILE")
   else
-    scmd=("$VOLLEY" send -I eth0 -M 230.4.4.1 -p 1044 -b "$block" -R max -H "$ids"
-      --protocol "${impl#volley}" --robust 10 --grtt 0.05:0.01:1.0 --buffer "$BUF" -q
-      "$WORK/src/$FILE")
+    scmd=("$VOLLEY" send -I eth0 -M 230.4.4.1 -p 1044 -b "$block" -R max "${members[@]}"
+      --protocol "${impl#volley}" "${vcrypto[@]}" --robust 10 --grtt 0.05:0.01:1.0
+      --buffer "$BUF" -q "$WORK/src/$FILE")
   fi
   printf '%s\n' "${scmd[*]}" >"$dir/sender.cmd"
 
@@ -488,7 +532,8 @@ run_one() {
 
 # ---- the matrix -----------------------------------------------------------------------------
 log "Volley vs stock uftp: $SIZE_MIB MiB, $RUNS run(s), MTU ${MTUS[*]}, loss ${LOSSES[*]}%," \
-  "implementations ${IMPLS[*]}, socket buffers $BUF bytes, per-run limit ${RUN_TIMEOUT}s," \
+  "implementations ${IMPLS[*]}, $CRYPTO_DESC, $GROUP_DESC, socket buffers $BUF bytes," \
+  "per-run limit ${RUN_TIMEOUT}s," \
   "GSO batches $( ((SEGMENT)) && echo "segmented at the sender" || echo "whole across the bridge")"
 for mtu in "${MTUS[@]}"; do
   for loss in "${LOSSES[@]}"; do
@@ -515,7 +560,7 @@ done
 # ---- the table ------------------------------------------------------------------------------
 make_table() {
   echo "Volley vs stock uftp 4.10.2 — $SIZE_MIB MiB file of random bytes on tmpfs, 1 sender → 3 receivers" \
-    "(closed group), max rate, unencrypted, socket buffers $BUF B; median of $RUNS run(s); $(nproc) CPU(s);" \
+    "($GROUP_DESC), max rate, $CRYPTO_DESC, socket buffers $BUF B; median of $RUNS run(s); $(nproc) CPU(s);" \
     "GSO batches $( ((SEGMENT)) && echo "segmented at the sender (--segment)" || echo "cross the bridge whole")."
   echo "Volley: $VOLLEY_BUILD. Kernel $(uname -r)."
   echo
