@@ -117,7 +117,7 @@ std::optional<std::vector<std::uint32_t>> parse_id_list(std::string_view text, s
       line = line.substr(0, line.find('#'));
       const auto b = line.find_first_not_of(" \t\r");
       if (b == std::string::npos) continue;
-      const auto e = line.find_first_of(" \t\r,", b);
+      const auto e = line.find_first_of(" \t\r,|", b);  // "ID|fingerprint": the ID part
       items.push_back(line.substr(b, e == std::string::npos ? std::string::npos : e - b));
     }
   } else {

@@ -28,6 +28,7 @@ struct RecvOptions {
   std::uint32_t max_sessions = 100;
   std::string buffer = "32M";
   bool require_encryption = false;
+  std::string key_file;
   std::vector<std::string> server_keys;
   std::string servers_file;
   std::string status_file;
@@ -72,6 +73,16 @@ int run_recv(const RecvOptions& o) {
   }
   cfg.max_sessions = o.max_sessions;
   cfg.require_encryption = o.require_encryption;
+  if (!o.key_file.empty()) {
+    std::string kwhy;
+    auto k = crypto::PrivateKey::load_pem(o.key_file, &kwhy);
+    if (!k) {
+      spdlog::error("--key {}: {}", o.key_file, kwhy);
+      return kExitSetup;
+    }
+    spdlog::info("our key: {} ({})", k->public_key().fingerprint(), k->description());
+    cfg.key = std::make_shared<crypto::PrivateKey>(std::move(*k));
+  }
   // Trusted senders: "ID=FINGERPRINT" options and "ID FINGERPRINT" lines of --servers-file.
   std::vector<std::string> trust = o.server_keys;
   if (!o.servers_file.empty()) {
@@ -236,6 +247,8 @@ std::function<int()> add_recv(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--buffer", o->buffer, "socket receive buffer in bytes (K/M/G)")
       ->capture_default_str();
+  c->add_option("--key", o->key_file,
+                "our signing key (PEM), for senders that ask receivers to prove one (uftp -c)");
   c->add_flag("--require-encryption", o->require_encryption,
               "join only encrypted sessions (uftpd -E); plaintext ones are ignored");
   c->add_option("--server-key", o->server_keys,

@@ -48,6 +48,7 @@ struct SendOptions {
   std::string buffer = "32M";
   std::string cipher = "aes256-gcm";
   bool no_encrypt = false;
+  bool client_auth = false;
   std::string hash = "sha256";
   std::string curve = "P-256";
   std::string key_file;
@@ -270,6 +271,26 @@ int run_send(SendOptions o) {
     session::ServerKeyexConfig kx;
     kx.version = cfg.version;
     kx.keytype = keytype;
+    // Receivers prove their keys (CLIENT_KEY) when asked, or when the host list names keys:
+    // "ID|FINGERPRINT" lines in -H @FILE, as uftp's host files have them.
+    kx.client_auth = o.client_auth;
+    if (o.hosts.starts_with('@')) {
+      std::ifstream in(o.hosts.substr(1));
+      for (std::string line; std::getline(in, line);) {
+        line = line.substr(0, line.find('#'));
+        const auto bar = line.find('|');
+        if (bar == std::string::npos) continue;
+        auto id = parse_id(line.substr(0, line.find_first_of(" \t|")));
+        std::string fp_text = line.substr(bar + 1);
+        fp_text.erase(std::remove_if(fp_text.begin(), fp_text.end(), ::isspace), fp_text.end());
+        auto fp = crypto::parse_fingerprint(fp_text);
+        if (!id || !fp || fp->size() != 20) {
+          return usage(fmt::format("--hosts {}: bad 'ID|FINGERPRINT' line: {}", o.hosts, line));
+        }
+        kx.client_fingerprints[*id] = std::move(*fp);
+      }
+      if (!kx.client_fingerprints.empty()) kx.client_auth = true;
+    }
     kx.hashtype = o.hash == "sha512"   ? crypto::HashType::sha512
                   : o.hash == "sha384" ? crypto::HashType::sha384
                                        : crypto::HashType::sha256;
@@ -529,6 +550,9 @@ std::function<int()> add_send(CLI::App& app) {
       ->check(CLI::IsMember({"none", "aes256-gcm", "aes128-gcm"}))
       ->capture_default_str();
   c->add_flag("--no-encrypt", o->no_encrypt, "send in the clear (same as --cipher none)");
+  c->add_flag("--client-auth", o->client_auth,
+              "receivers must prove a signing key (uftp -c); implied when -H @FILE lists "
+              "'ID|FINGERPRINT' lines, which then admit only those keys");
   c->add_option("--hash", o->hash, "hash for the key exchange and signatures")
       ->check(CLI::IsMember({"sha256", "sha384", "sha512"}))
       ->capture_default_str();

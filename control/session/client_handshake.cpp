@@ -21,8 +21,8 @@ Result<T> refuse(Errc e, std::string* why, std::string msg) {
 
 Result<std::unique_ptr<ClientHandshake>> ClientHandshake::from_announce(
     wire::Bytes packet, const wire::Header& h, const wire::Announce& a, std::uint32_t client_id,
-    std::span<const std::uint8_t> pinned_fingerprint, crypto::RandomSource random,
-    std::string* why) {
+    std::span<const std::uint8_t> pinned_fingerprint, crypto::RandomSource random, std::string* why,
+    std::shared_ptr<const crypto::PrivateKey> own_key) {
   using R = std::unique_ptr<ClientHandshake>;
   if (!a.enc_info) return refuse<R>(Errc::bad_value, why, "not an encrypted session");
   const auto& e = *a.enc_info;
@@ -52,8 +52,10 @@ Result<std::unique_ptr<ClientHandshake>> ClientHandshake::from_announce(
   if (!crypto::is_aead(keytype)) {
     return refuse<R>(Errc::bad_value, why, "cipher must be AES-GCM or AES-CCM");
   }
-  if ((e.flags & 0x01) != 0) {
-    return refuse<R>(Errc::bad_value, why, "client authentication (uftp -c) is not supported yet");
+  const bool client_auth = (e.flags & 0x01) != 0;
+  if (client_auth && !own_key) {
+    return refuse<R>(Errc::bad_value, why,
+                     "the sender asks receivers to prove a key (uftp -c): start with --key FILE");
   }
   auto fp = crypto::fingerprint(e.key_blob);
   if (!fp) return fp.error();
@@ -96,10 +98,23 @@ Result<std::unique_ptr<ClientHandshake>> ClientHandshake::from_announce(
   c->premaster_.assign(premaster->view().begin(), premaster->view().end());
   c->own_blob_ = own->public_key().blob();
   c->server_fp_ = fp_text;
+  if (client_auth) c->signing_blob_ = own_key->public_key().blob();
   if (v4) {
     auto keys = crypto::uftp4::client_keys(hashtype, keytype, c->premaster_, c->rand1_, c->rand2_);
     if (!keys) return keys.error();
     c->own_ = std::move(*keys);
+    if (client_auth) {  // signed: Hash(group_id ‖ priv_addr ‖ rand1 ‖ rand2 ‖ premaster)
+      std::vector<std::uint8_t> msg(4);
+      wire::store_be32(msg.data(), h.group_id);
+      msg.insert(msg.end(), a.priv_addr.bytes.begin(),
+                 a.priv_addr.bytes.begin() + static_cast<long>(a.priv_addr.len()));
+      msg.insert(msg.end(), c->rand1_.begin(), c->rand1_.end());
+      msg.insert(msg.end(), c->rand2_.begin(), c->rand2_.end());
+      msg.insert(msg.end(), c->premaster_.begin(), c->premaster_.end());
+      auto sig = own_key->sign(hashtype, msg);
+      if (!sig) return sig.error();
+      c->ck_sig_ = std::move(*sig);
+    }
     return c;
   }
   const auto ext = enc_info_bytes(packet.subspan(wire::kHeaderLen), e);
@@ -110,10 +125,29 @@ Result<std::unique_ptr<ClientHandshake>> ClientHandshake::from_announce(
   if (sig_off + e.sig.size() > ext_zeroed.size()) return Errc::bad_value;
   std::fill_n(ext_zeroed.begin() + static_cast<long>(sig_off), e.sig.size(), 0);
   c->server_ctx_ = crypto::uftp5::server_context(h.group_id, h.group_inst, h.src_id, ext_zeroed);
-  c->ctx2_ = crypto::uftp5::client_context(c->server_ctx_, client_id, c->own_blob_, c->rand2_);
-  auto hs = crypto::uftp5::handshake_keys(hashtype, keytype, c->premaster_, c->ctx2_);
+  c->ctx1_ = crypto::uftp5::client_context(c->server_ctx_, client_id, c->own_blob_, c->rand2_);
+  c->ctx2_ = c->ctx1_;
+  auto hs = crypto::uftp5::handshake_keys(hashtype, keytype, c->premaster_, c->ctx1_);
   if (!hs) return hs.error();
   c->s_hs_ = std::move(hs->server);
+  if (client_auth) {
+    // Signed: "UFTP 5, CLIENT_KEY" ‖ Ctx1. Ctx2 = Ctx1 ‖ the CLIENT_KEY body, signature zeroed.
+    std::vector<std::uint8_t> msg;
+    const auto label = crypto::text_bytes("UFTP 5, CLIENT_KEY");
+    msg.assign(label.begin(), label.end());
+    msg.insert(msg.end(), c->ctx1_.begin(), c->ctx1_.end());
+    auto sig = own_key->sign(hashtype, msg);
+    if (!sig) return sig.error();
+    c->ck_sig_ = std::move(*sig);
+    std::vector<std::uint8_t> zero(c->ck_sig_.size(), 0), body(1024);
+    auto n = wire::encode_body(h.version,
+                               wire::ClientKey{.key_blob = c->signing_blob_, .sig = zero}, body);
+    if (!n) return n.error();
+    c->ctx2_.insert(c->ctx2_.end(), body.begin(), body.begin() + static_cast<long>(*n));
+    auto seal = hs->client.aead(keytype);
+    if (!seal) return seal.error();
+    c->c_hs_seal_ = std::move(*seal);
+  }
   return c;
 }
 
@@ -159,7 +193,7 @@ Result<std::optional<std::vector<std::uint8_t>>> ClientHandshake::on_keyinfo(
       group_ = std::move(*g);
       auto v = crypto::uftp4::verify_data(hashtype_, group_id_,
                                           {priv_addr_.bytes.data(), priv_addr_.len()}, rand1_,
-                                          rand2_, premaster_, {}, group_master_);
+                                          rand2_, premaster_, signing_blob_, group_master_);
       if (!v) return v.error();
       verify.assign(v->begin(), v->end());
       auto o = make_open();
@@ -188,6 +222,11 @@ Result<std::optional<std::vector<std::uint8_t>>> ClientHandshake::on_keyinfo(
     return R{std::move(verify)};
   }
   return R{};
+}
+
+std::optional<wire::ClientKey> ClientHandshake::client_key() const {
+  if (ck_sig_.empty()) return std::nullopt;
+  return wire::ClientKey{.key_blob = signing_blob_, .sig = ck_sig_};
 }
 
 Result<std::unique_ptr<crypto::Aead>> ClientHandshake::make_open() const {

@@ -33,7 +33,12 @@ class ClientHandshake {
   [[nodiscard]] static Result<std::unique_ptr<ClientHandshake>> from_announce(
       wire::Bytes packet, const wire::Header& h, const wire::Announce& a, std::uint32_t client_id,
       std::span<const std::uint8_t> pinned_fingerprint, crypto::RandomSource random,
-      std::string* why = nullptr);
+      std::string* why = nullptr, std::shared_ptr<const crypto::PrivateKey> own_key = nullptr);
+
+  // With client authentication asked: the CLIENT_KEY to send after every REGISTER (spans into
+  // this object), and (v5) the context that seals it.
+  [[nodiscard]] std::optional<wire::ClientKey> client_key() const;
+  [[nodiscard]] crypto::Aead* client_key_seal() const noexcept { return c_hs_seal_.get(); }
 
   // REGISTER's key material.
   [[nodiscard]] const std::vector<std::uint8_t>& ecdh_blob() const noexcept { return own_blob_; }
@@ -69,6 +74,9 @@ class ClientHandshake {
   wire::IpAddr priv_addr_;
   std::array<std::uint8_t, wire::kRandLen> rand1_{}, rand2_{};
   std::vector<std::uint8_t> premaster_, own_blob_;
+  std::vector<std::uint8_t> ctx1_;                   // v5: Client_HS_Context1
+  std::vector<std::uint8_t> signing_blob_, ck_sig_;  // CLIENT_KEY (client authentication)
+  std::unique_ptr<crypto::Aead> c_hs_seal_;          // v5: seals CLIENT_KEY
   crypto::uftp4::KeySalt own_;
   std::vector<std::uint8_t> group_master_;
   crypto::uftp4::KeySalt group_;  // v4: the one group key

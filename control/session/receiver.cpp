@@ -222,9 +222,10 @@ void Receiver::handle_announce(const PeerAddr& from, const proto::Opened& o,
       return;
     }
     std::string why;
-    auto c = again ? ClientHandshake::from_announce(pkt, h, std::get<wire::Announce>(*again),
-                                                    cfg_.client_id, pinned, cfg_.random, &why)
-                   : Result<std::unique_ptr<ClientHandshake>>(again.error());
+    auto c =
+        again ? ClientHandshake::from_announce(pkt, h, std::get<wire::Announce>(*again),
+                                               cfg_.client_id, pinned, cfg_.random, &why, cfg_.key)
+              : Result<std::unique_ptr<ClientHandshake>>(again.error());
     if (!c) {
       ++stats_.dropped;
       // A signature that does not verify may be damage on the way: wait for the next ANNOUNCE.
@@ -701,8 +702,16 @@ std::optional<Receiver::Out> Receiver::poll_transmit(wire::MutBytes out, TimeNs 
           r.keyinfo = s.hs->ecdh_blob();
         }
         n = proto::build_packet(h, r, out, nullptr, iv_ctr_);
+        // Every REGISTER is followed by our CLIENT_KEY when the sender asked for one.
+        if (n && s.hs && s.hs->client_key()) {
+          outq_.push_front({.group_id = s.group_id, .type = wire::MsgType::client_key});
+        }
         break;
       }
+      case wire::MsgType::client_key:
+        // v4: in the clear; v5: under our handshake key.
+        n = proto::build_packet(h, *s.hs->client_key(), out, s.hs->client_key_seal(), iv_ctr_);
+        break;
       case wire::MsgType::keyinfo_ack:
         n = proto::build_packet(h, wire::KeyInfoAck{.verify = o.verify}, out, aead, iv_ctr_);
         break;

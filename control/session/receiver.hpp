@@ -18,6 +18,7 @@
 
 #include "control/session/types.hpp"
 #include "crypto/aead.hpp"
+#include "crypto/keys.hpp"
 #include "crypto/random.hpp"
 #include "dataplane/proto/block_bitmap.hpp"
 #include "dataplane/proto/file_store.hpp"
@@ -36,6 +37,8 @@ struct ReceiverConfig {
   // key must have. Empty: any sender key is accepted (its fingerprint is logged).
   std::unordered_map<std::uint32_t, std::vector<std::uint8_t>> server_keys;
   crypto::RandomSource random = crypto::random_bytes;
+  // Our signing key, for senders that ask receivers to prove one (CLIENT_KEY; uftp -c).
+  std::shared_ptr<const crypto::PrivateKey> key;
   std::int64_t wall_offset_us = 0;
 };
 

@@ -151,9 +151,11 @@ void SenderSession::start(TimeNs now) {
 void SenderSession::send_announce(TimeNs now) {
   if (!pending_keys_.empty()) {  // each round repeats KEYINFO to whoever has not confirmed it
     Outgoing k{.type = wire::MsgType::keyinfo};
-    for (const auto& [id, p] : pending_keys_) k.ids.push_back(id);
+    for (const auto& [id, p] : pending_keys_) {
+      if (cfg_.handshake->ready(id)) k.ids.push_back(id);
+    }
     std::sort(k.ids.begin(), k.ids.end());
-    queue(std::move(k));
+    if (!k.ids.empty()) queue(std::move(k));
   }
   Outgoing o{.type = wire::MsgType::announce, .ids = never_registered_};
   queue(std::move(o));
@@ -486,6 +488,8 @@ void SenderSession::on_datagram(wire::MutBytes pkt, TimeNs now) {
   const std::uint32_t id = o->header.src_id;
   if (auto* r = std::get_if<wire::Register>(&*m)) {
     handle_register(id, *r, now);
+  } else if (auto* ck = std::get_if<wire::ClientKey>(&*m)) {
+    handle_client_key(id, *ck, o->body, o->was_encrypted);
   } else if (auto* k = std::get_if<wire::KeyInfoAck>(&*m); k != nullptr && o->was_encrypted) {
     handle_keyinfo_ack(id, *k, now);
   } else if (auto* a = std::get_if<wire::FileInfoAck>(&*m)) {
@@ -530,10 +534,37 @@ void SenderSession::handle_register(std::uint32_t id, const wire::Register& m, T
       return;
     }
     pending_keys_[id] = {m.ts_echo_us, now};
-    queue({.type = wire::MsgType::keyinfo, .ids = {id}});
+    // With client authentication, KEYINFO waits for a CLIENT_KEY that verifies.
+    if (cfg_.handshake->ready(id)) queue({.type = wire::MsgType::keyinfo, .ids = {id}});
     return;
   }
   admit(id, m.ts_echo_us, now);
+}
+
+void SenderSession::handle_client_key(std::uint32_t id, const wire::ClientKey& ck, wire::Bytes body,
+                                      bool was_encrypted) {
+  if (cfg_.handshake == nullptr || !cfg_.handshake->client_auth() || phase_ != Phase::announce ||
+      pending_keys_.count(id) == 0 || cfg_.handshake->ready(id)) {
+    return;  // not asked for, not registered, or a repeat
+  }
+  // v4 sends it in the clear; v5 under the receiver's handshake key.
+  if (was_encrypted != (cfg_.version == wire::Version::v5)) {
+    ++stats_.dropped_packets;
+    return;
+  }
+  std::string why;
+  if (auto st = cfg_.handshake->on_client_key(id, ck, body, &why); !st) {
+    if (st.error() == Errc::auth_failed && why.rfind("key ", 0) == 0) {
+      // Not the key the client list names: refused for good, and said so.
+      pending_keys_.erase(id);
+      events_.push_back({.kind = SenderEvent::Kind::client_aborted, .client = id, .text = why});
+      queue({.type = wire::MsgType::abort, .host = id, .text = "Client key not allowed"});
+    } else {
+      ++stats_.dropped_packets;  // perhaps damage on the way: it comes again
+    }
+    return;
+  }
+  queue({.type = wire::MsgType::keyinfo, .ids = {id}});
 }
 
 void SenderSession::handle_keyinfo_ack(std::uint32_t id, const wire::KeyInfoAck& m, TimeNs now) {

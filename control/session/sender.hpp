@@ -153,6 +153,8 @@ class SenderSession {
 
   void handle_register(std::uint32_t id, const wire::Register& m, TimeNs now);
   void handle_keyinfo_ack(std::uint32_t id, const wire::KeyInfoAck& m, TimeNs now);
+  void handle_client_key(std::uint32_t id, const wire::ClientKey& ck, wire::Bytes body,
+                         bool was_encrypted);
   void admit(std::uint32_t id, std::uint64_t ts_echo_us, TimeNs now);
   void handle_fileinfo_ack(std::uint32_t id, const wire::FileInfoAck& m, TimeNs now);
   void handle_status(std::uint32_t id, const wire::StatusMsg& m, TimeNs now);

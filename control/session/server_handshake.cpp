@@ -80,7 +80,7 @@ wire::Bytes ServerHandshake::master() const noexcept {
 
 wire::EncInfo ServerHandshake::enc_info() const {
   wire::EncInfo e;
-  e.flags = 0;  // no client authentication asked
+  e.flags = cfg_.client_auth ? 0x01 : 0;  // CLIENT_AUTH: receivers send CLIENT_KEY
   e.keyextype_sigtype = cfg_.version == wire::Version::v4 ? kEcdhEcdsaAuthenc : 0;
   e.keytype = static_cast<std::uint8_t>(cfg_.keytype);
   e.hashtype = static_cast<std::uint8_t>(cfg_.hashtype);
@@ -124,39 +124,123 @@ Status ServerHandshake::add_client(std::uint32_t id, wire::Bytes ecdh_blob, wire
   crypto::secure_zero(*secret);
   if (!premaster) return premaster.error();
   Client c;
+  c.premaster.assign(premaster->view().begin(), premaster->view().end());
+  c.rand2.assign(rand2.begin(), rand2.end());
   if (v4) {
     auto keys = crypto::uftp4::client_keys(cfg_.hashtype, cfg_.keytype, premaster->view(),
                                            cfg_.rand1, rand2);
     if (!keys) return keys.error();
-    auto verify = crypto::uftp4::verify_data(
-        cfg_.hashtype, group_id_, {priv_addr_.bytes.data(), priv_addr_.len()}, cfg_.rand1, rand2,
-        premaster->view(), {}, cfg_.group_master);
-    if (!verify) return verify.error();
     c.keys = std::move(*keys);
-    c.verify.assign(verify->begin(), verify->end());
     auto open = make_group_aead(id);
     if (!open) return open.error();
     c.open = std::move(*open);
   } else {
-    c.ctx2 = crypto::uftp5::client_context(server_ctx_, id, ecdh_blob, rand2);
+    c.ctx2 = crypto::uftp5::client_context(server_ctx_, id, ecdh_blob, rand2);  // Ctx1 so far
     auto hs = crypto::uftp5::handshake_keys(cfg_.hashtype, cfg_.keytype, premaster->view(), c.ctx2);
     if (!hs) return hs.error();
+    auto hs_open = hs->client.aead(cfg_.keytype);
+    if (!hs_open) return hs_open.error();
+    c.s_hs = std::move(hs->server);
+    c.hs_open = std::move(*hs_open);
+  }
+  auto [it, fresh] = clients_.insert_or_assign(id, std::move(c));
+  (void)fresh;
+  if (cfg_.client_auth) return {};  // the rest waits for CLIENT_KEY
+  return finish_client(id, it->second, {}, {});
+}
+
+// What depends on the receiver's key (when authenticated) and on nothing else afterwards: the
+// verify data and, in v5, Ctx2 and the application keys.
+Status ServerHandshake::finish_client(std::uint32_t id, Client& c, wire::Bytes client_blob,
+                                      wire::Bytes client_key_body) {
+  if (cfg_.version == wire::Version::v4) {
+    auto verify = crypto::uftp4::verify_data(
+        cfg_.hashtype, group_id_, {priv_addr_.bytes.data(), priv_addr_.len()}, cfg_.rand1, c.rand2,
+        c.premaster, client_blob, cfg_.group_master);
+    if (!verify) return verify.error();
+    c.verify.assign(verify->begin(), verify->end());
+  } else {
+    c.ctx2.insert(c.ctx2.end(), client_key_body.begin(), client_key_body.end());
     auto app = crypto::uftp5::client_app(cfg_.hashtype, cfg_.keytype, master(), c.ctx2);
     if (!app) return app.error();
     auto open = app->traffic.aead(cfg_.keytype);
     if (!open) return open.error();
-    c.s_hs = std::move(hs->server);
     c.verify = std::move(app->verify);
     c.open = std::move(*open);
   }
-  clients_[id] = std::move(c);
+  (void)id;
+  c.authenticated = true;
   return {};
+}
+
+Status ServerHandshake::on_client_key(std::uint32_t id, const wire::ClientKey& ck, wire::Bytes body,
+                                      std::string* why) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return Errc::not_found;
+  Client& c = it->second;
+  if (c.authenticated) return {};  // a repeat
+  auto key = crypto::PublicKey::from_blob(ck.key_blob, why);
+  if (!key) return Errc::bad_value;
+  const std::string fp = key->fingerprint();
+  if (!cfg_.client_fingerprints.empty()) {
+    auto want = cfg_.client_fingerprints.find(id);
+    auto got = crypto::fingerprint(ck.key_blob);
+    if (want == cfg_.client_fingerprints.end() || !got ||
+        !std::equal(want->second.begin(), want->second.end(), got->view().begin(),
+                    got->view().end())) {
+      if (why != nullptr) {
+        *why = "key " + fp + " is not the one listed (" +
+               (want == cfg_.client_fingerprints.end() ? std::string("none")
+                                                       : crypto::format_fingerprint(want->second)) +
+               ")";
+      }
+      return Errc::auth_failed;
+    }
+  }
+  // The signed message: v4 Hash(group_id ‖ priv_addr ‖ rand1 ‖ rand2 ‖ premaster);
+  // v5 "UFTP 5, CLIENT_KEY" ‖ Client_HS_Context1.
+  std::vector<std::uint8_t> msg;
+  if (cfg_.version == wire::Version::v4) {
+    std::uint8_t gid[4];
+    wire::store_be32(gid, group_id_);
+    msg.insert(msg.end(), gid, gid + 4);
+    msg.insert(msg.end(), priv_addr_.bytes.begin(),
+               priv_addr_.bytes.begin() + static_cast<long>(priv_addr_.len()));
+    msg.insert(msg.end(), cfg_.rand1.begin(), cfg_.rand1.end());
+    msg.insert(msg.end(), c.rand2.begin(), c.rand2.end());
+    msg.insert(msg.end(), c.premaster.begin(), c.premaster.end());
+  } else {
+    const auto label = crypto::text_bytes("UFTP 5, CLIENT_KEY");
+    msg.assign(label.begin(), label.end());
+    msg.insert(msg.end(), c.ctx2.begin(), c.ctx2.end());  // still Ctx1
+  }
+  if (!key->verify(cfg_.hashtype, msg, ck.sig)) {
+    if (why != nullptr) *why = "CLIENT_KEY signature does not verify (key " + fp + ")";
+    return Errc::auth_failed;
+  }
+  // v5's Ctx2 takes the CLIENT_KEY body with its signature zeroed.
+  std::vector<std::uint8_t> zeroed(body.begin(), body.end());
+  const auto at = static_cast<std::size_t>(ck.sig.data() - body.data());
+  if (at + ck.sig.size() <= zeroed.size()) {
+    std::fill_n(zeroed.begin() + static_cast<long>(at), ck.sig.size(), 0);
+  }
+  return finish_client(id, c, ck.key_blob, zeroed);
+}
+
+bool ServerHandshake::ready(std::uint32_t id) const {
+  auto it = clients_.find(id);
+  return it != clients_.end() && it->second.authenticated;
+}
+
+crypto::Aead* ServerHandshake::client_hs_aead(std::uint32_t id) const {
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : it->second.hs_open.get();
 }
 
 Result<std::array<std::uint8_t, wire::kKeyInfoEntryLen>> ServerHandshake::keyinfo_entry(
     std::uint32_t id, std::uint64_t iv_ctr) const {
   auto it = clients_.find(id);
-  if (it == clients_.end()) return Errc::not_found;
+  if (it == clients_.end() || !it->second.authenticated) return Errc::not_found;
   std::array<std::uint8_t, wire::kKeyInfoEntryLen> e{};
   wire::store_be32(e.data(), id);
   if (cfg_.version == wire::Version::v4) {
@@ -180,7 +264,9 @@ bool ServerHandshake::verify_ok(std::uint32_t id, wire::Bytes verify) const {
 
 crypto::Aead* ServerHandshake::client_aead(std::uint32_t id) const {
   auto it = clients_.find(id);
-  return it == clients_.end() ? nullptr : it->second.open.get();
+  if (it == clients_.end()) return nullptr;
+  // v5 before CLIENT_KEY has verified: only the handshake key is in use.
+  return it->second.open ? it->second.open.get() : it->second.hs_open.get();
 }
 
 Result<std::unique_ptr<crypto::Aead>> ServerHandshake::make_group_aead(std::uint32_t src_id) const {

@@ -35,6 +35,10 @@ struct ServerKeyexConfig {
   std::array<std::uint8_t, crypto::uftp4::kRandLen> rand1{};
   // v4: all 48 bytes, [0] = 0x40; v5: the first 32.
   std::array<std::uint8_t, crypto::uftp4::kMasterLen> group_master{};
+  // Receivers must prove a signing key (CLIENT_KEY; uftp -c). With fingerprints listed, only
+  // those receivers with those keys are admitted (ID -> SHA-1 fingerprint of its key blob).
+  bool client_auth = false;
+  std::unordered_map<std::uint32_t, std::vector<std::uint8_t>> client_fingerprints;
 };
 
 // The bytes of EXT_ENC_INFO as ANNOUNCE carries it (its signature zeroed), found in an encoded
@@ -64,6 +68,17 @@ class ServerHandshake {
   // Its 52-byte KEYINFO record (u32 id ‖ wrapped master) under KEYINFO counter `iv_ctr`.
   [[nodiscard]] Result<std::array<std::uint8_t, wire::kKeyInfoEntryLen>> keyinfo_entry(
       std::uint32_t id, std::uint64_t iv_ctr) const;
+  // With client authentication: the receiver's CLIENT_KEY (its decoded form and its body as
+  // received, from the func byte). Checks the key against the client list and the signature,
+  // then derives what depends on it. Errors (with *why naming both fingerprints on a mismatch):
+  // not_found (unknown receiver), auth_failed, bad_value.
+  [[nodiscard]] Status on_client_key(std::uint32_t id, const wire::ClientKey& ck, wire::Bytes body,
+                                     std::string* why = nullptr);
+  // The receiver may be sent KEYINFO: registered, and authenticated when that is asked.
+  [[nodiscard]] bool ready(std::uint32_t id) const;
+  [[nodiscard]] bool client_auth() const noexcept { return cfg_.client_auth; }
+  // v5: the context that opens this receiver's CLIENT_KEY (its handshake key).
+  [[nodiscard]] crypto::Aead* client_hs_aead(std::uint32_t id) const;
   // Its KEYINFO_ACK verify data is right.
   [[nodiscard]] bool verify_ok(std::uint32_t id, wire::Bytes verify) const;
   // The context that opens this receiver's packets (nullptr for an unknown receiver).
@@ -74,6 +89,9 @@ class ServerHandshake {
 
  private:
   struct Client {
+    bool authenticated = false;
+    std::vector<std::uint8_t> premaster, rand2;  // for what CLIENT_KEY completes
+    std::unique_ptr<crypto::Aead> hs_open;       // v5: opens CLIENT_KEY
     std::vector<std::uint8_t> verify;
     crypto::uftp4::KeySalt keys;         // v4: wraps the group master
     crypto::uftp5::Traffic s_hs;         // v5: wraps the group master
@@ -82,6 +100,8 @@ class ServerHandshake {
   };
   ServerHandshake() = default;
   [[nodiscard]] wire::Bytes master() const noexcept;
+  [[nodiscard]] Status finish_client(std::uint32_t id, Client& c, wire::Bytes client_blob,
+                                     wire::Bytes client_key_body);
 
   ServerKeyexConfig cfg_;
   std::uint32_t server_id_ = 0, group_id_ = 0;

@@ -139,6 +139,8 @@ il_uftp_sender_args() {
   if [[ -n "${CIPHER:-}" ]]; then
     members=()
     crypto=(-Y "$CIPHER" -h sha256 -e ecdh_ecdsa -K prime256v1)
+    # CLIENT_AUTH=1: receivers must prove their keys (CLIENT_KEY).
+    [[ -z "${CLIENT_AUTH:-}" ]] || crypto+=(-c)
   fi
   printf '%s\n' "${crypto[@]}" -I eth0 -M "$IL_PUB_ADDR" -p "$PORT" -b "$BLOCKSIZE" \
     -R "$RATE_KBPS" "${members[@]}" -r 0.05:0.01:1.0 -s 10 -q -x 2 -B 4194304 \

@@ -56,14 +56,20 @@ volley_send_args() {
     --status-file "$IL_WORK/sender.status" --log-level "$VOLLEY_LOG_LEVEL"
   # CIPHER (e.g. aes256-gcm): UFTP 4's ECDH + ECDSA key exchange, then AES-GCM both ways.
   if [[ -n "${CIPHER:-}" ]]; then printf '%s\n' --cipher "$CIPHER"; else printf '%s\n' --no-encrypt; fi
+  [[ -z "${CLIENT_AUTH:-}" ]] || printf '%s\n' --client-auth
 }
 
 # `volley recv` for one session, with the same directories and ID as il_start_uftpd.
+# With CLIENT_AUTH=1 each receiver holds a signing key to prove (uftp -c).
 start_volley_recv() {
-  local r=$1
+  local r=$1 key=()
+  if [[ -n "${CLIENT_AUTH:-}" ]]; then
+    "$VOLLEY" keys gen ec:P-256 -o "$IL_WORK/$r.pem" >/dev/null || il_fail "$r: keys gen failed"
+    key=(--key "$IL_WORK/$r.pem")
+  fi
   tb_bg "$IL_NAME" "$r" "$IL_WORK/$r.log" "$VOLLEY" recv -I eth0 -M "$IL_PUB_ADDR" \
     -p "$PORT" -U "$(tb_id "$IL_NAME" "$r")" -D "$IL_WORK/$r/dest" -T "$IL_WORK/$r/tmp" \
-    --sessions 1 --status-file "$IL_WORK/$r.status" --log-level "$VOLLEY_LOG_LEVEL"
+    --sessions 1 --status-file "$IL_WORK/$r.status" --log-level "$VOLLEY_LOG_LEVEL" "${key[@]}"
   IL_PID[$r]=$TB_LAST_PID
 }
 
@@ -136,5 +142,10 @@ if [[ -n "${CIPHER:-}" ]] && il_capture_wanted; then
   il_log "encrypted session: $enc ENCRYPTED packets, $clear FILEINFO/FILESEG/DONE in the clear"
   ((enc > 100)) || il_fail "only $enc ENCRYPTED packets in an encrypted session"
   ((clear == 0)) || il_fail "$clear FILEINFO/FILESEG/DONE packets in the clear"
+  if [[ -n "${CLIENT_AUTH:-}" ]]; then
+    ck=$(tshark -r "$pcap" -d "udp.port==$PORT,uftp" -Y 'uftp4.func == 3' 2>/dev/null | wc -l)
+    il_log "client authentication: $ck CLIENT_KEY packets"
+    ((ck >= 3)) || il_fail "only $ck CLIENT_KEY packets for 3 receivers"
+  fi
 fi
 il_finish

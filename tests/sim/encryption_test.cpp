@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "crypto/keys.hpp"
@@ -68,6 +69,8 @@ struct Bed {
     crypto::random_bytes(kx.rand1);
     crypto::random_bytes(kx.group_master);
     if (version == wire::Version::v4) kx.group_master[0] = crypto::uftp4::kMasterVersion;
+    kx.client_auth = client_auth;
+    kx.client_fingerprints = client_fingerprints;
     auto hs = session::ServerHandshake::create(kx, kServerId, kGroupId, 0, to_ip(kPriv));
     EXPECT_TRUE(hs);
     session::SenderConfig cfg;
@@ -92,6 +95,8 @@ struct Bed {
   std::shared_ptr<const crypto::PrivateKey> signing;
   wire::Version version;
   std::vector<std::uint32_t> closed;  // the sender's client list (empty: open group)
+  bool client_auth = false;           // receivers must prove a key (CLIENT_KEY)
+  std::unordered_map<std::uint32_t, std::vector<std::uint8_t>> client_fingerprints;
   std::vector<std::unique_ptr<ReceiverNode>> rx;
   std::unique_ptr<SenderNode> sender;
 };
@@ -207,6 +212,42 @@ TEST_P(Encryption, ReceiverNotOnTheSendersClientListIsRefused) {
   }
   EXPECT_GT(run.rx[1]->control().stats().dropped, 0u);
   EXPECT_EQ(run.rx[1]->sessions_finished(true), 0);
+}
+
+TEST_P(Encryption, ClientAuthenticationAdmitsOnlyListedKeys) {
+  auto k0 = ec_key(), k1 = ec_key(), listed_for_1 = ec_key();
+  std::vector<session::ReceiverConfig> rcs(3);
+  rcs[0].key = k0;
+  rcs[1].key = k1;  // rx1 proves a key, but not the one the list names
+  // rx2 has no key at all
+  Bed run(57, {.delay_ns = kMs, .rate_bps = 1'000'000'000ULL, .loss = 0.02}, rcs, GetParam());
+  auto fp = [](const crypto::PrivateKey& k) {
+    auto d = crypto::fingerprint(k.public_key().blob());
+    return std::vector<std::uint8_t>(d->view().begin(), d->view().end());
+  };
+  run.client_auth = true;
+  run.client_fingerprints = {{0x0a630100, fp(*k0)}, {0x0a630101, fp(*listed_for_1)}};
+  const std::vector<std::vector<std::uint8_t>> files = {pattern(80'000, 8)};
+  ASSERT_TRUE(run.send(files)) << seed_note(run.net.seed());
+  ASSERT_NE(run.rx[0]->store().find("f0.bin"), nullptr) << seed_note(run.net.seed());
+  EXPECT_TRUE(run.rx[0]->store().find("f0.bin")->bytes == files[0]);
+  EXPECT_EQ(run.rx[1]->store().find("f0.bin"), nullptr);
+  EXPECT_EQ(run.rx[2]->store().find("f0.bin"), nullptr);
+  const auto& cl = run.sender->session().clients();
+  ASSERT_EQ(cl.size(), 1u);
+  EXPECT_EQ(cl[0].id, 0x0a630100u);
+  // The sender said why it refused rx1, naming both keys.
+  bool named = false;
+  for (const auto& e : run.sender->events()) {
+    named |= e.client == 0x0a630101 &&
+             e.text.find(k1->public_key().fingerprint()) != std::string::npos &&
+             e.text.find(listed_for_1->public_key().fingerprint()) != std::string::npos;
+  }
+  EXPECT_TRUE(named);
+  // rx2 could not take part and said so.
+  ASSERT_FALSE(run.rx[2]->events().empty());
+  EXPECT_EQ(run.rx[2]->events().front().kind, session::ReceiverEvent::Kind::session_refused);
+  EXPECT_NE(run.rx[2]->events().front().text.find("--key"), std::string::npos);
 }
 
 }  // namespace
