@@ -544,6 +544,41 @@ case_encrypted_trust() { # case_encrypted_trust PROTOCOL (4 or 5)
   ((clear == 0)) || fail "$clear file packets in the clear"
 }
 
+# Client authentication from a host file: "ID|FINGERPRINT" lines admit only those receivers with
+# those keys. r1 holds its listed key; r2 holds another key than the one listed for it.
+case_client_auth() {
+  need_root_netns
+  ns_up
+  local src=$WORK/src fp1 fp2 other
+  mkdir -p "$src" "$WORK/r1" "$WORK/r2"
+  _tb_prng 500000 ca >"$src/a.bin"
+  for k in r1 r2 listed2; do
+    "$VOLLEY" keys gen ec:P-256 -o "$WORK/$k.pem" >/dev/null || die "keys gen failed"
+  done
+  fp1=$("$VOLLEY" keys show "$WORK/r1.pem" | sed -n 's/.*fingerprint (UFTP, SHA-1): //p')
+  fp2=$("$VOLLEY" keys show "$WORK/r2.pem" | sed -n 's/.*fingerprint (UFTP, SHA-1): //p')
+  other=$("$VOLLEY" keys show "$WORK/listed2.pem" | sed -n 's/.*fingerprint (UFTP, SHA-1): //p')
+  printf '# receivers and their keys\n%s|%s\n%s|%s\n' "${IDS[0]}" "$fp1" "${IDS[1]}" "$other" \
+    >"$WORK/hosts"
+  bg "$WORK/r1.log" 60 ip netns exec "$NS" "$VOLLEY" recv -I lo -U "${IDS[0]}" -D "$WORK/r1" \
+    --key "$WORK/r1.pem" --sessions 1
+  local r1=$BG_PID
+  bg "$WORK/r2.log" 60 ip netns exec "$NS" "$VOLLEY" recv -I lo -U "${IDS[1]}" -D "$WORK/r2" \
+    --key "$WORK/r2.pem"
+  local r2=$BG_PID
+  ns_listening 1044 2 || die "the receivers are not listening on UDP 1044"
+  sleep 0.3
+  bg "$WORK/send.log" 60 ip netns exec "$NS" "$VOLLEY" send -I lo -R 200M -H "@$WORK/hosts" \
+    --robust 10 --grtt 0.05:0.01:1 "$src"
+  wait_rc "sender (one listed receiver holds the wrong key)" 1 "$BG_PID" 60
+  wait_rc "receiver r1" 0 "$r1" 20
+  kill -INT "$r2" 2>/dev/null || true
+  if cmp -s "$src/a.bin" "$WORK/r1/src/a.bin"; then log "r1: byte-exact"; else fail "r1: differs"; fi
+  if [[ -e "$WORK/r2/src" ]]; then fail "r2 received files"; else log "r2: received nothing"; fi
+  expect_grep "sender" "$WORK/send.log" "$fp2"
+  expect_grep "sender" "$WORK/send.log" "$other"
+}
+
 case_closed_group_absent() {
   need_root_netns
   ns_up
@@ -691,7 +726,7 @@ case_send_interrupt() {
 # ---------------------------------------------------------------------------------------------
 
 case "$CASE" in
-  help | keys | crypto_choices | usage_errors | setup_errors | unicast | closed_group_absent | encrypted_trust_v4 | \
+  help | keys | crypto_choices | usage_errors | setup_errors | unicast | closed_group_absent | client_auth | encrypted_trust_v4 | \
     encrypted_trust_v5 | recv_interrupt_resume | \
     send_interrupt | multicast_v5 | multicast_v4 | multicast_v5_loss5 | multicast_v4_loss5) ;;
   *)
