@@ -22,7 +22,8 @@ Result<T> refuse(Errc e, std::string* why, std::string msg) {
 Result<std::unique_ptr<ClientHandshake>> ClientHandshake::from_announce(
     wire::Bytes packet, const wire::Header& h, const wire::Announce& a, std::uint32_t client_id,
     std::span<const std::uint8_t> pinned_fingerprint, crypto::RandomSource random, std::string* why,
-    std::shared_ptr<const crypto::PrivateKey> own_key) {
+    std::shared_ptr<const crypto::PrivateKey> own_key,
+    std::shared_ptr<const crypto::PrivateKey> ecdh_key) {
   using R = std::unique_ptr<ClientHandshake>;
   if (!a.enc_info) return refuse<R>(Errc::bad_value, why, "not an encrypted session");
   const auto& e = *a.enc_info;
@@ -71,7 +72,8 @@ Result<std::unique_ptr<ClientHandshake>> ClientHandshake::from_announce(
   if (!server_dh || server_dh->kind() != crypto::KeyKind::ec || !server_dh->curve()) {
     return refuse<R>(Errc::bad_value, why, "sender's ECDH key is not a supported EC key");
   }
-  auto own = crypto::PrivateKey::generate_ec(*server_dh->curve());
+  auto own = ecdh_key ? Result<crypto::PrivateKey>(*ecdh_key)
+                      : crypto::PrivateKey::generate_ec(*server_dh->curve());
   if (!own) return own.error();
   auto secret = own->ecdh(*server_dh, why);
   if (!secret) return secret.error();

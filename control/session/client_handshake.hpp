@@ -33,7 +33,8 @@ class ClientHandshake {
   [[nodiscard]] static Result<std::unique_ptr<ClientHandshake>> from_announce(
       wire::Bytes packet, const wire::Header& h, const wire::Announce& a, std::uint32_t client_id,
       std::span<const std::uint8_t> pinned_fingerprint, crypto::RandomSource random,
-      std::string* why = nullptr, std::shared_ptr<const crypto::PrivateKey> own_key = nullptr);
+      std::string* why = nullptr, std::shared_ptr<const crypto::PrivateKey> own_key = nullptr,
+      std::shared_ptr<const crypto::PrivateKey> ecdh_key = nullptr);  // tests: a fixed ECDH key
 
   // With client authentication asked: the CLIENT_KEY to send after every REGISTER (spans into
   // this object), and (v5) the context that seals it.
