@@ -407,8 +407,8 @@ case_unicast() {
 }
 
 # multicast PROTOCOL BLOCKSIZE LOSS_PCT: three receivers, a capture, the tshark check.
-case_multicast() {
-  local proto=$1 bs=$2 loss=$3
+case_multicast() { # case_multicast PROTOCOL BLOCKSIZE LOSS_PCT [RATE]
+  local proto=$1 bs=$2 loss=$3 rate=${4:-200M}
   need_root_netns dumpcap tshark nft
   ns_up
   local src=$WORK/src expect=uftp$proto
@@ -441,7 +441,7 @@ EOF
   log "protocol $proto, block $bs, loss $loss %: 3 receivers"
   local rc
   # In the clear, so the capture can count every FILESEG (encrypted_trust_* checks encryption).
-  bg "$WORK/send.log" 60 ip netns exec "$NS" "$VOLLEY" send --no-encrypt -I lo -R 200M -b "$bs" \
+  bg "$WORK/send.log" 60 ip netns exec "$NS" "$VOLLEY" send --no-encrypt -I lo -R "$rate" -b "$bs" \
     --protocol "$proto" -H "$ID_LIST" --status-file "$WORK/send.jsonl" "$src"
   wait_rc sender 0 "$BG_PID" 60
   for i in 1 2 3; do
@@ -726,7 +726,7 @@ case_send_interrupt() {
 # ---------------------------------------------------------------------------------------------
 
 case "$CASE" in
-  help | keys | crypto_choices | usage_errors | setup_errors | unicast | closed_group_absent | client_auth | encrypted_trust_v4 | \
+  multicast_v5_max_loss5 | help | keys | crypto_choices | usage_errors | setup_errors | unicast | closed_group_absent | client_auth | encrypted_trust_v4 | \
     encrypted_trust_v5 | recv_interrupt_resume | \
     send_interrupt | multicast_v5 | multicast_v4 | multicast_v5_loss5 | multicast_v4_loss5) ;;
   *)
@@ -750,6 +750,7 @@ case "$CASE" in
   multicast_v4) case_multicast 4 1300 0 ;;
   multicast_v5_loss5) case_multicast 5 8800 5 ;;
   multicast_v4_loss5) case_multicast 4 1300 5 ;;
+  multicast_v5_max_loss5) case_multicast 5 8800 5 max ;;  # repair passes at full speed
   encrypted_trust_v4) case_encrypted_trust 4 ;;
   encrypted_trust_v5) case_encrypted_trust 5 ;;
   *) "case_$CASE" ;;
