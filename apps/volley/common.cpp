@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -104,8 +105,10 @@ std::string format_id(std::uint32_t id) {
   return fmt::format("0x{:08x}", id);
 }
 
-std::optional<std::vector<std::uint32_t>> parse_id_list(std::string_view text, std::string* why) {
-  std::vector<std::string> items;
+std::optional<std::vector<std::uint32_t>> parse_id_list(
+    std::string_view text, std::string* why,
+    std::vector<std::pair<std::uint32_t, std::string>>* fingerprints) {
+  std::vector<std::pair<std::string, std::string>> items;  // ID text, fingerprint text
   if (text.starts_with('@')) {
     const std::string path(text.substr(1));
     std::ifstream in(path);
@@ -115,29 +118,32 @@ std::optional<std::vector<std::uint32_t>> parse_id_list(std::string_view text, s
     }
     for (std::string line; std::getline(in, line);) {
       line = line.substr(0, line.find('#'));
-      const auto b = line.find_first_not_of(" \t\r");
-      if (b == std::string::npos) continue;
-      const auto e = line.find_first_of(" \t\r,|", b);  // "ID|fingerprint": the ID part
-      items.push_back(line.substr(b, e == std::string::npos ? std::string::npos : e - b));
+      std::erase_if(line, [](unsigned char c) { return std::isspace(c) != 0; });
+      if (line.empty()) continue;
+      const auto bar = line.find('|');
+      items.emplace_back(line.substr(0, bar),
+                         bar == std::string::npos ? std::string() : line.substr(bar + 1));
     }
   } else {
     std::size_t pos = 0;
     while (pos <= text.size()) {
       const auto comma = text.find(',', pos);
       items.emplace_back(
-          text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos));
+          text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos), "");
       if (comma == std::string_view::npos) break;
       pos = comma + 1;
     }
   }
   std::vector<std::uint32_t> ids;
-  for (const auto& it : items) {
-    auto id = parse_id(it);
+  for (const auto& [item, fp] : items) {
+    auto id = parse_id(item);
     if (!id) {
-      *why = fmt::format("'{}' is not a receiver ID (hex like 0x0a63010b, or an IPv4 address)", it);
+      *why =
+          fmt::format("'{}' is not a receiver ID (hex like 0x0a63010b, or an IPv4 address)", item);
       return std::nullopt;
     }
     ids.push_back(*id);
+    if (fingerprints != nullptr && !fp.empty()) fingerprints->emplace_back(*id, fp);
   }
   if (ids.empty()) {
     *why = "the host list is empty";

@@ -35,9 +35,12 @@ enum Exit : int {
 // 0 and 0xffffffff are not IDs.
 [[nodiscard]] std::optional<std::uint32_t> parse_id(std::string_view text);
 [[nodiscard]] std::string format_id(std::uint32_t id);
-// "id,id,..." or "@FILE" (one ID per line, '#' comments). Empty optional + *why on error.
-[[nodiscard]] std::optional<std::vector<std::uint32_t>> parse_id_list(std::string_view text,
-                                                                      std::string* why);
+// "id,id,..." or "@FILE" (one ID per line, '#' comments). A file line may be "ID|FINGERPRINT",
+// as uftp's host files have them: the fingerprints (text as written) go to *fingerprints when
+// given. Empty optional + *why on error.
+[[nodiscard]] std::optional<std::vector<std::uint32_t>> parse_id_list(
+    std::string_view text, std::string* why,
+    std::vector<std::pair<std::uint32_t, std::string>>* fingerprints = nullptr);
 // The IPv4 address of `interface` (a name or an address), or of the first up, non-loopback
 // interface when empty; 127.0.0.1 when there is none. As a UFTP ID, this is each node's default.
 [[nodiscard]] std::uint32_t default_id(const std::string& interface);

@@ -31,10 +31,7 @@ struct RecvOptions {
   std::string key_file;
   std::vector<std::string> server_keys;
   std::string servers_file;
-  std::string status_file;
-  std::string log_level = "info";
-  std::string log_file;
-  bool quiet = false;
+  OutputOptions out;
 };
 
 constexpr const char* kRecvHelp =
@@ -52,7 +49,7 @@ constexpr const char* kRecvHelp =
 
 int run_recv(const RecvOptions& o) {
   std::string why;
-  if (!setup_logging(o.log_level, o.log_file, o.quiet, &why)) {
+  if (!setup_logging(o.out.log_level, o.out.log_file, o.out.quiet, &why)) {
     std::fprintf(stderr, "volley recv: %s\n", why.c_str());
     return kExitUsage;
   }
@@ -150,7 +147,7 @@ int run_recv(const RecvOptions& o) {
     }
   }
   StatusFile status;
-  if (!status.open(o.status_file, &why)) {
+  if (!status.open(o.out.status_file, &why)) {
     spdlog::error("{}", why);
     return kExitSetup;
   }
@@ -256,12 +253,9 @@ std::function<int()> add_recv(CLI::App& app) {
                 "others are refused with a log line");
   c->add_option("--servers-file", o->servers_file,
                 "more trusted senders, one 'ID FINGERPRINT' per line ('#' comments)");
-  c->add_option("--status-file", o->status_file,
-                "append JSON lines: one per file and one per session, as they happen");
-  c->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")
-      ->capture_default_str();
-  c->add_option("--log-file", o->log_file, "also write the log to FILE");
-  c->add_flag("-q,--quiet", o->quiet, "only warnings and errors");
+  add_output_options(c, o->out,
+                     "append JSON lines: one per file and one per session, as they happen",
+                     "only warnings and errors");
   return [o] { return run_recv(*o); };
 }
 

@@ -52,10 +52,7 @@ struct SendOptions {
   std::string hash = "sha256";
   std::string curve = "P-256";
   std::string key_file;
-  std::string status_file;
-  std::string log_level = "info";
-  std::string log_file;
-  bool quiet = false;
+  OutputOptions out;
 };
 
 constexpr const char* kSendHelp =
@@ -154,7 +151,7 @@ std::vector<std::string> split_list(const std::string& text) {
 
 int run_send(SendOptions o) {
   std::string why;
-  if (!setup_logging(o.log_level, o.log_file, o.quiet, &why)) {
+  if (!setup_logging(o.out.log_level, o.out.log_file, o.out.quiet, &why)) {
     std::fprintf(stderr, "volley send: %s\n", why.c_str());
     return kExitUsage;
   }
@@ -177,8 +174,9 @@ int run_send(SendOptions o) {
   cfg.quit_on_error = o.quit_on_error;
   cfg.sync = o.sync || o.sync_preview;
   cfg.sync_preview = o.sync_preview;
+  std::vector<std::pair<std::uint32_t, std::string>> host_fingerprints;
   if (!o.hosts.empty()) {
-    auto ids = parse_id_list(o.hosts, &why);
+    auto ids = parse_id_list(o.hosts, &why, &host_fingerprints);
     if (!ids) return usage("--hosts: " + why);
     cfg.closed_group = *ids;
   }
@@ -273,23 +271,14 @@ int run_send(SendOptions o) {
     kx.keytype = keytype;
     // Receivers prove their keys (CLIENT_KEY) when asked, or when the host list names keys:
     // "ID|FINGERPRINT" lines in -H @FILE, as uftp's host files have them.
-    kx.client_auth = o.client_auth;
-    if (o.hosts.starts_with('@')) {
-      std::ifstream in(o.hosts.substr(1));
-      for (std::string line; std::getline(in, line);) {
-        line = line.substr(0, line.find('#'));
-        const auto bar = line.find('|');
-        if (bar == std::string::npos) continue;
-        auto id = parse_id(line.substr(0, line.find_first_of(" \t|")));
-        std::string fp_text = line.substr(bar + 1);
-        fp_text.erase(std::remove_if(fp_text.begin(), fp_text.end(), ::isspace), fp_text.end());
-        auto fp = crypto::parse_fingerprint(fp_text);
-        if (!id || !fp || fp->size() != 20) {
-          return usage(fmt::format("--hosts {}: bad 'ID|FINGERPRINT' line: {}", o.hosts, line));
-        }
-        kx.client_fingerprints[*id] = std::move(*fp);
+    kx.client_auth = o.client_auth || !host_fingerprints.empty();
+    for (const auto& [id, text] : host_fingerprints) {
+      auto fp = crypto::parse_fingerprint(text);
+      if (!fp || fp->size() != 20) {
+        return usage(
+            fmt::format("--hosts: '{}' is not a fingerprint (for {})", text, format_id(id)));
       }
-      if (!kx.client_fingerprints.empty()) kx.client_auth = true;
+      kx.client_fingerprints[id] = std::move(*fp);
     }
     kx.hashtype = o.hash == "sha512"   ? crypto::HashType::sha512
                   : o.hash == "sha384" ? crypto::HashType::sha384
@@ -335,7 +324,7 @@ int run_send(SendOptions o) {
   session::SenderSession session(cfg, entries);
   engine::SendEngine eng(session, **src, **sock, ecfg);
   StatusFile status;
-  if (!status.open(o.status_file, &why)) {
+  if (!status.open(o.out.status_file, &why)) {
     spdlog::error("{}", why);
     return kExitSetup;
   }
@@ -349,7 +338,7 @@ int run_send(SendOptions o) {
                o.protocol == 4 ? "4 (0x40)" : "5 (0x50)");
   if (!o.hosts.empty()) spdlog::info("closed group of {} receivers", cfg.closed_group.size());
 
-  ProgressLine progress(!o.quiet);
+  ProgressLine progress(!o.out.quiet);
   std::string current;
   std::uint32_t pass = 0;
   proto::TimeNs last_t = engine::mono_now();
@@ -562,12 +551,9 @@ std::function<int()> add_send(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--key", o->key_file,
                 "our EC signing key (PEM, from 'volley keys gen'); default: a fresh P-256 key");
-  c->add_option("--status-file", o->status_file,
-                "append JSON lines: one per receiver and file, one per receiver, one per session");
-  c->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")
-      ->capture_default_str();
-  c->add_option("--log-file", o->log_file, "also write the log to FILE");
-  c->add_flag("-q,--quiet", o->quiet, "no progress line; only warnings and errors");
+  add_output_options(
+      c, o->out, "append JSON lines: one per receiver and file, one per receiver, one per session",
+      "no progress line; only warnings and errors");
   return [o] { return run_send(*o); };
 }
 

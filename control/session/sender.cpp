@@ -780,7 +780,6 @@ std::optional<SenderSession::Out> SenderSession::poll_transmit(wire::MutBytes ou
     const auto ids = wire::IdList::from_native(o.ids);
     // Everything after the announce phase goes out sealed (by the dataplane: see Out::encrypt).
     const bool encrypt = phase_ != Phase::announce && encrypted();
-    crypto::Aead* const aead = nullptr;
     Result<std::size_t> n = Errc::bad_type;
     SendTo to = SendTo::private_group;
     switch (o.type) {
@@ -851,20 +850,20 @@ std::optional<SenderSession::Out> SenderSession::poll_transmit(wire::MutBytes ou
         f.name = e.name;
         f.link = e.link_target;
         f.ids = ids;
-        n = proto::build_packet(h, f, out, aead, iv_ctr_);
+        n = proto::build_packet(h, f, out, nullptr, iv_ctr_);
         break;
       }
       case wire::MsgType::done:
         n = proto::build_packet(h,
                                 wire::Done{.file_id = o.file_id, .section = o.section, .ids = ids},
-                                out, aead, iv_ctr_);
+                                out, nullptr, iv_ctr_);
         break;
       case wire::MsgType::done_conf:
-        n = proto::build_packet(h, wire::DoneConf{.ids = ids}, out, aead, iv_ctr_);
+        n = proto::build_packet(h, wire::DoneConf{.ids = ids}, out, nullptr, iv_ctr_);
         break;
       case wire::MsgType::abort:
         n = proto::build_packet(h, wire::Abort{.flags = o.flags, .host = o.host, .text = o.text},
-                                out, aead, iv_ctr_);
+                                out, nullptr, iv_ctr_);
         break;
       default:
         break;

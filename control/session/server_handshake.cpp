@@ -143,15 +143,14 @@ Status ServerHandshake::add_client(std::uint32_t id, wire::Bytes ecdh_blob, wire
     c.s_hs = std::move(hs->server);
     c.hs_open = std::move(*hs_open);
   }
-  auto [it, fresh] = clients_.insert_or_assign(id, std::move(c));
-  (void)fresh;
+  Client& stored = clients_[id] = std::move(c);
   if (cfg_.client_auth) return {};  // the rest waits for CLIENT_KEY
-  return finish_client(id, it->second, {}, {});
+  return finish_client(stored, {}, {});
 }
 
 // What depends on the receiver's key (when authenticated) and on nothing else afterwards: the
 // verify data and, in v5, Ctx2 and the application keys.
-Status ServerHandshake::finish_client(std::uint32_t id, Client& c, wire::Bytes client_blob,
+Status ServerHandshake::finish_client(Client& c, wire::Bytes client_blob,
                                       wire::Bytes client_key_body) {
   if (cfg_.version == wire::Version::v4) {
     auto verify = crypto::uftp4::verify_data(
@@ -168,7 +167,6 @@ Status ServerHandshake::finish_client(std::uint32_t id, Client& c, wire::Bytes c
     c.verify = std::move(app->verify);
     c.open = std::move(*open);
   }
-  (void)id;
   c.authenticated = true;
   return {};
 }
@@ -224,7 +222,7 @@ Status ServerHandshake::on_client_key(std::uint32_t id, const wire::ClientKey& c
   if (at + ck.sig.size() <= zeroed.size()) {
     std::fill_n(zeroed.begin() + static_cast<long>(at), ck.sig.size(), 0);
   }
-  return finish_client(id, c, ck.key_blob, zeroed);
+  return finish_client(c, ck.key_blob, zeroed);
 }
 
 bool ServerHandshake::ready(std::uint32_t id) const {

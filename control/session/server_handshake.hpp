@@ -100,7 +100,7 @@ class ServerHandshake {
   };
   ServerHandshake() = default;
   [[nodiscard]] wire::Bytes master() const noexcept;
-  [[nodiscard]] Status finish_client(std::uint32_t id, Client& c, wire::Bytes client_blob,
+  [[nodiscard]] Status finish_client(Client& c, wire::Bytes client_blob,
                                      wire::Bytes client_key_body);
 
   ServerKeyexConfig cfg_;

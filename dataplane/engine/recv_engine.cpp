@@ -7,23 +7,6 @@
 #include "dataplane/engine/receiver_pipeline.hpp"
 
 namespace volley::engine {
-namespace {
-
-std::vector<std::uint8_t> key_of(const wire::IpAddr& a) {
-  std::vector<std::uint8_t> k(a.bytes.begin(), a.bytes.begin() + static_cast<long>(a.len()));
-  k.push_back(a.v6 ? 1 : 0);
-  return k;
-}
-
-wire::IpAddr addr_of(const std::vector<std::uint8_t>& k) {
-  wire::IpAddr a;
-  a.v6 = k.back() == 1;
-  std::copy(k.begin(), k.end() - 1, a.bytes.begin());
-  return a;
-}
-
-}  // namespace
-
 RecvEngine::RecvEngine(session::Receiver& control, RxDataplane& dp, io::UdpSocket& sock,
                        std::string interface)
     : c_(control),
@@ -67,17 +50,22 @@ void RecvEngine::worker_main() noexcept {
 }
 
 void RecvEngine::sync_groups(const RecvHooks& hooks) {
-  std::set<std::vector<std::uint8_t>> want;
+  std::vector<wire::IpAddr> want;
   for (const auto& g : c_.joined_groups()) {
-    if (io::is_multicast(g)) want.insert(key_of(g));
+    if (io::is_multicast(g) && std::find(want.begin(), want.end(), g) == want.end()) {
+      want.push_back(g);
+    }
   }
-  for (const auto& k : want) {
-    if (joined_.count(k) != 0) continue;
+  auto holds = [](const std::vector<wire::IpAddr>& v, const wire::IpAddr& a) {
+    return std::find(v.begin(), v.end(), a) != v.end();
+  };
+  for (const auto& g : want) {
+    if (holds(joined_, g)) continue;
     std::string why;
-    if (!sock_.join(addr_of(k), interface_, &why) && hooks.on_warning) hooks.on_warning(why);
+    if (!sock_.join(g, interface_, &why) && hooks.on_warning) hooks.on_warning(why);
   }
-  for (const auto& k : joined_) {
-    if (want.count(k) == 0) (void)sock_.leave(addr_of(k), interface_);
+  for (const auto& g : joined_) {
+    if (!holds(want, g)) (void)sock_.leave(g, interface_);
   }
   joined_ = std::move(want);
 }

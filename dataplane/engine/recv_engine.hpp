@@ -9,8 +9,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <set>
 #include <thread>
+#include <vector>
 
 #include "control/session/receiver.hpp"
 #include "dataplane/engine/rx_dataplane.hpp"
@@ -60,7 +60,7 @@ class RecvEngine {
   std::string interface_;
   std::unique_ptr<SpscRing<CtlIn, 64>> ctl_;
   std::unique_ptr<CtlIn> scratch_;
-  std::set<std::vector<std::uint8_t>> joined_;  // private groups joined (address bytes + v6)
+  std::vector<wire::IpAddr> joined_;  // private groups joined
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> ctl_overflow_{0};
   std::thread thread_;

@@ -188,7 +188,8 @@ make_tree() {
 }
 
 # check_tree SRC DEST: byte-exact copy, link targets included, and an empty temp dir.
-check_tree() {
+# same_tree SRC DEST WHO: DEST/<basename SRC> is byte-exact with SRC.
+same_tree() {
   local src=$1 dest=$2 who=$3
   if tb_compare "$src" "$dest/$(basename "$src")" >"$WORK/$who.diff" 2>&1; then
     log "$who: tree byte-exact"
@@ -196,6 +197,21 @@ check_tree() {
     fail "$who: tree differs from the source:"
     head -n 30 "$WORK/$who.diff"
   fi
+}
+
+# wait_udp_port PORT: until something here listens on UDP PORT (at most 5 s).
+wait_udp_port() {
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [[ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+check_tree() {
+  local src=$1 dest=$2 who=$3
+  same_tree "$src" "$dest" "$who"
   local l want got
   for l in link_to_a:dir1/a.bin link_to_dir2:dir1/dir2; do
     want=${l#*:}
@@ -314,22 +330,15 @@ case_crypto_choices() {
     rm -rf "$WORK/dest" && mkdir -p "$WORK/dest"
     bg "$WORK/recv.log" 30 "$VOLLEY" recv -M 127.0.0.1 -p "$port" -U 0x0a630001 -D "$WORK/dest" \
       --sessions 1
-    local rpid=$BG_PID i
-    for ((i = 0; i < 50; i++)); do
-      [[ -n "$(ss -Hlun "sport = :$port" 2>/dev/null)" ]] && break
-      sleep 0.1
-    done
+    local rpid=$BG_PID
+    wait_udp_port "$port" || die "the receiver is not listening on UDP $port"
     # shellcheck disable=SC2086 # the combination is a list of options
     bg "$WORK/send.log" 30 "$VOLLEY" send -M 127.0.0.1 -p "$port" -R 500M $combo "$src"
     wait_rc "send $combo" 0 "$BG_PID" 30
     wait_rc "recv ($combo)" 0 "$rpid" 20
     expect_grep "send $combo" "$WORK/send.log" "encrypted:"
-    if tb_compare "$src" "$WORK/dest/src" >"$WORK/diff" 2>&1; then
-      log "$combo: tree byte-exact"
-    else
-      fail "$combo: tree differs"
-      head -n 10 "$WORK/diff"
-    fi
+    log "$combo:"
+    same_tree "$src" "$WORK/dest" receiver
   done
   # A receiver that requires encryption does not join a session in the clear.
   port=$(free_udp_port)
@@ -390,11 +399,7 @@ case_unicast() {
   bg "$WORK/recv.log" 60 "$VOLLEY" recv -M 127.0.0.1 -p "$port" -U 0x0a630001 -D "$dest" \
     --sessions 1 --status-file "$WORK/recv.jsonl"
   rpid=$BG_PID
-  local i
-  for ((i = 0; i < 50; i++)); do
-    [[ -n "$(ss -Hlun "sport = :$port" 2>/dev/null)" ]] && break
-    sleep 0.1
-  done
+  wait_udp_port "$port" || die "the receiver is not listening on UDP $port"
   bg "$WORK/send.log" 60 "$VOLLEY" send -M 127.0.0.1 -p "$port" -R 500M \
     --status-file "$WORK/send.jsonl" "$src"
   wait_rc sender 0 "$BG_PID" 60
@@ -496,13 +501,13 @@ case_encrypted_trust() { # case_encrypted_trust PROTOCOL (4 or 5)
   local proto=$1
   need_root_netns
   ns_up
-  local src=$WORK/src key=$WORK/sender.pem other=$WORK/other.pem fp wrong
+  local src=$WORK/src sender_key=$WORK/sender.pem other=$WORK/other.pem fp wrong
   mkdir -p "$src/sub" "$WORK/r1" "$WORK/r2"
   _tb_prng 2000000 enc >"$src/a.bin"
   echo "secret" >"$src/sub/x.txt"
-  "$VOLLEY" keys gen ec:P-256 -o "$key" >/dev/null || die "keys gen failed"
+  "$VOLLEY" keys gen ec:P-256 -o "$sender_key" >/dev/null || die "keys gen failed"
   "$VOLLEY" keys gen ec:P-256 -o "$other" >/dev/null || die "keys gen failed"
-  fp=$("$VOLLEY" keys show "$key" | sed -n 's/.*fingerprint (UFTP, SHA-1): //p')
+  fp=$("$VOLLEY" keys show "$sender_key" | sed -n 's/.*fingerprint (UFTP, SHA-1): //p')
   wrong=$("$VOLLEY" keys show "$other" | sed -n 's/.*fingerprint (UFTP, SHA-1): //p')
   bg "$WORK/r1.log" 60 ip netns exec "$NS" "$VOLLEY" recv -I lo -U "${IDS[0]}" -D "$WORK/r1" \
     --sessions 1 --server-key "0x0a6300ff=$fp"
@@ -518,19 +523,14 @@ case_encrypted_trust() { # case_encrypted_trust PROTOCOL (4 or 5)
   PIDS+=("$cap")
   sleep 1
   bg "$WORK/send.log" 60 ip netns exec "$NS" "$VOLLEY" send -I lo -R 200M --protocol "$proto" \
-    --cipher aes256-gcm --key "$key" --server-id 0x0a6300ff --robust 10 --grtt 0.05:0.01:1 "$src"
+    --cipher aes256-gcm --key "$sender_key" --server-id 0x0a6300ff --robust 10 --grtt 0.05:0.01:1 "$src"
   wait_rc sender 0 "$BG_PID" 60
   wait_rc "receiver r1" 0 "$r1" 20
   kill -INT "$r2" 2>/dev/null || true
   kill -INT "$cap" 2>/dev/null || true
   wait "$cap" 2>/dev/null || true
-  if tb_compare "$src" "$WORK/r1/src" >"$WORK/r1.diff" 2>&1; then
-    log "r1: tree byte-exact"
-  else
-    fail "r1: tree differs:"
-    head -n 20 "$WORK/r1.diff"
-  fi
-  [[ ! -e "$WORK/r2/src" ]] && log "r2: received nothing" || fail "r2 received files"
+  same_tree "$src" "$WORK/r1" r1
+  if [[ -e "$WORK/r2/src" ]]; then fail "r2 received files"; else log "r2: received nothing"; fi
   expect_grep "receiver r2" "$WORK/r2.log" "sender 0x0a6300ff"
   expect_grep "receiver r2" "$WORK/r2.log" "$fp"
   expect_grep "receiver r2" "$WORK/r2.log" "$wrong"
@@ -598,12 +598,7 @@ case_closed_group_absent() {
   wait_rc sender 1 "$BG_PID" 60
   wait_rc "receiver r1" 0 "$rpid" 20
   expect_grep "sender" "$WORK/send.log" "receiver ${IDS[1]} never registered"
-  if tb_compare "$src" "$WORK/r1/src" >"$WORK/r1.diff" 2>&1; then
-    log "r1: tree byte-exact"
-  else
-    fail "r1: tree differs:"
-    head -n 20 "$WORK/r1.diff"
-  fi
+  same_tree "$src" "$WORK/r1" r1
   check_status sender sender "$WORK/send.jsonl" --tree "$src" --ids "${IDS[0]}" \
     --absent "${IDS[1]}" --repairs no
   check_status r1 receiver "$WORK/r1.jsonl" --tree "$src"

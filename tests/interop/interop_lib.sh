@@ -154,15 +154,15 @@ declare -A IL_PID=()
 # With CIPHER set (an encrypted session is coming), each uftpd gets an EC P-256 key of its own:
 # stock 4.10.2 refuses ECDH_ECDSA sessions unless it holds a key on the sender's curve.
 il_start_uftpd() {
-  local r=$1 key=()
+  local r=$1 key_args=()
   if [[ -n "${CIPHER:-}" ]]; then
     uftp_keymgt -g ec:prime256v1 "$IL_WORK/$r.key" >/dev/null 2>&1 ||
       il_fail "$r: uftp_keymgt could not make a key"
-    key=(-k "$IL_WORK/$r.key")
+    key_args=(-k "$IL_WORK/$r.key")
   fi
   tb_bg "$IL_NAME" "$r" "$IL_WORK/$r.log" uftpd -d -q -x 2 -I eth0 -M "$IL_PUB_ADDR" \
     -p "$PORT" -U "$(tb_id "$IL_NAME" "$r")" -D "$IL_WORK/$r/dest" -T "$IL_WORK/$r/tmp" \
-    -F "$IL_WORK/$r.status" -B 4194304 "${key[@]}"
+    -F "$IL_WORK/$r.status" -B 4194304 "${key_args[@]}"
   # shellcheck disable=SC2034 # read by the test scripts
   IL_PID[$r]=$TB_LAST_PID
 }

@@ -62,14 +62,14 @@ volley_send_args() {
 # `volley recv` for one session, with the same directories and ID as il_start_uftpd.
 # With CLIENT_AUTH=1 each receiver holds a signing key to prove (uftp -c).
 start_volley_recv() {
-  local r=$1 key=()
+  local r=$1 key_args=()
   if [[ -n "${CLIENT_AUTH:-}" ]]; then
     "$VOLLEY" keys gen ec:P-256 -o "$IL_WORK/$r.pem" >/dev/null || il_fail "$r: keys gen failed"
-    key=(--key "$IL_WORK/$r.pem")
+    key_args=(--key "$IL_WORK/$r.pem")
   fi
   tb_bg "$IL_NAME" "$r" "$IL_WORK/$r.log" "$VOLLEY" recv -I eth0 -M "$IL_PUB_ADDR" \
     -p "$PORT" -U "$(tb_id "$IL_NAME" "$r")" -D "$IL_WORK/$r/dest" -T "$IL_WORK/$r/tmp" \
-    --sessions 1 --status-file "$IL_WORK/$r.status" --log-level "$VOLLEY_LOG_LEVEL" "${key[@]}"
+    --sessions 1 --status-file "$IL_WORK/$r.status" --log-level "$VOLLEY_LOG_LEVEL" "${key_args[@]}"
   IL_PID[$r]=$TB_LAST_PID
 }
 

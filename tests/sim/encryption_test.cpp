@@ -31,8 +31,8 @@ std::vector<std::uint8_t> pattern(std::size_t n, unsigned seed) {
 class Encryption : public ::testing::TestWithParam<wire::Version> {};
 INSTANTIATE_TEST_SUITE_P(Protocols, Encryption,
                          ::testing::Values(wire::Version::v4, wire::Version::v5),
-                         [](const auto& info) {
-                           return info.param == wire::Version::v4 ? "v4" : "v5";
+                         [](const auto& param) {
+                           return param.param == wire::Version::v4 ? "v4" : "v5";
                          });
 
 std::shared_ptr<const crypto::PrivateKey> ec_key() {

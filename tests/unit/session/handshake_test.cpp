@@ -104,8 +104,8 @@ struct Pair {
 class Handshake : public ::testing::TestWithParam<wire::Version> {};
 INSTANTIATE_TEST_SUITE_P(Protocols, Handshake,
                          ::testing::Values(wire::Version::v4, wire::Version::v5),
-                         [](const auto& info) {
-                           return info.param == wire::Version::v4 ? "v4" : "v5";
+                         [](const auto& param) {
+                           return param.param == wire::Version::v4 ? "v4" : "v5";
                          });
 
 TEST_P(Handshake, BothEndsAgreeOnEveryKey) {
