@@ -303,7 +303,8 @@ int run_send(SendOptions o) {
     kx.ecdh_key = std::make_shared<crypto::PrivateKey>(std::move(*ecdh));
     random_fill(kx.rand1);
     random_fill(kx.group_master);
-    kx.group_master[0] = crypto::uftp4::kMasterVersion;
+    // v4's master is the version byte and 47 random ones; v5's is 32 random bytes, all of them.
+    if (cfg.version == wire::Version::v4) kx.group_master[0] = crypto::uftp4::kMasterVersion;
     auto hs = session::ServerHandshake::create(std::move(kx), cfg.server_id, cfg.group_id,
                                                cfg.group_inst, cfg.priv_addr, &why);
     if (!hs) {

@@ -29,7 +29,7 @@ struct Pair {
     kx.ecdh_key = ec_key();
     crypto::random_bytes(kx.rand1);
     crypto::random_bytes(kx.group_master);
-    kx.group_master[0] = crypto::uftp4::kMasterVersion;
+    if (v == wire::Version::v4) kx.group_master[0] = crypto::uftp4::kMasterVersion;
     priv.bytes = {230, 5, 5, 1};
     auto s = ServerHandshake::create(kx, kServer, kGroup, 0, priv);
     EXPECT_TRUE(s);
